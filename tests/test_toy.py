@@ -14,7 +14,7 @@ import pytest
 from numpy.polynomial import hermite_e
 from scipy import integrate, stats
 
-from wilsonian import atomic, toy
+from wilsonian import _toy_kernels, atomic, toy
 from wilsonian.errors import WilsonianError
 
 PAPER = dict(lambda1=1.0, lambda_high=0.1, ridge=400.0, n=100, degree=5)
@@ -146,36 +146,51 @@ def test_power_sums_match_per_point_features(degree):
     np.testing.assert_allclose(got, expected, rtol=0, atol=1e-9 * np.abs(expected).max())
 
 
-def test_standard_normals_are_standard_normal():
-    rng = np.random.default_rng(2024)
-    x = np.empty(2_000_000)
-    toy.standard_normals(rng, x, np.empty(1_000_000))
-    m = x.size
-    # Moments E x^k = 0, 1, 0, 3, 0, 15 with their standard errors √(Var x^k / m).
-    for k, moment, variance in [(1, 0, 1), (2, 1, 2), (3, 0, 15), (4, 3, 96), (6, 15, 10395 - 225)]:
-        assert abs(np.mean(x**k) - moment) < 5 * math.sqrt(variance / m), k
-    assert stats.kstest(x, "norm").pvalue > 1e-3
-    # The two halves are the cos and sin of the same pairs: they must be uncorrelated,
-    # also in their squares (independence, not just orthogonality).
-    a, b = x[: m // 2], x[m // 2 :]
-    assert abs(np.mean(a * b)) < 5 / math.sqrt(m / 2)
-    assert abs(np.mean(a * a * b * b) - 1) < 5 * math.sqrt(8 / (m / 2))
+def reference_inputs(seed: int, index: int, size: int, n: int) -> np.ndarray:
+    """Chunk ``index``'s inputs re-derived from the documented contract, without the kernels."""
+    normals = toy.chunk_generator(seed, index).standard_normal(size * n)
+    x, used = np.empty((size, n)), 0
+    for start in range(0, size, toy.BLOCK_TRIALS):
+        rows = min(toy.BLOCK_TRIALS, size - start)
+        x[start : start + rows] = normals[used : used + rows * n].reshape(n, rows).T
+        used += rows * n
+    return x
+
+
+def test_compiled_normals_are_numpys_standard_normals():
+    """The compiled loop returns NumPy's own draws, bit for bit (the ziggurat's tail included:
+    3·10⁶ draws pass r = 3.654 about 800 times), and advances the generator."""
+    for seed in (0, 1):
+        generator, twin = toy.chunk_generator(seed, 3), toy.chunk_generator(seed, 3)
+        x = np.empty(3_000_000)
+        _toy_kernels.fill_standard_normals(generator, x)
+        expected = twin.standard_normal(x.size)
+        assert np.sum(np.abs(expected) > 3.6541528853610088) > 100
+        np.testing.assert_array_equal(x, expected)
+        np.testing.assert_array_equal(generator.standard_normal(7), twin.standard_normal(7))
+
+
+def test_compiled_power_sums_equal_numpy():
+    x = np.random.default_rng(5).standard_normal((30, 37))  # (n, trials), point-major
+    out = np.zeros((9, 37))
+    _toy_kernels.add_power_sums(x.ravel(), out)
+    expected = np.stack([np.sum(x**k, axis=0) for k in range(1, 10)])
+    np.testing.assert_allclose(out, expected, rtol=1e-13, atol=1e-13 * np.abs(expected).max())
 
 
 def test_monte_carlo_follows_its_seed_contract():
-    """Re-derive the sample by hand: chunk generators, Box–Muller, trial_coefficients."""
-    seed, chunk, trials, n = 7, 500, 1_250, 20
+    """Re-derive the sample by hand: chunk generators, NumPy normals, blocks, trial_coefficients."""
+    seed, chunk, trials, n = 7, 700, 1_650, 21  # several blocks per chunk, odd block sizes
     params = dict(lambda1=1.0, lambda_high=0.4, ridge=5.0, degree=5)
     result = toy.monte_carlo(trials=trials, n=n, seed=seed, chunk=chunk, workers=1, **params)
-    assert chunk <= toy._block_rows(n)  # one block per chunk keeps the re-derivation short
     coefficients = []
     for index, start in enumerate(range(0, trials, chunk)):
         size = min(chunk, trials - start)
-        x = np.empty(size * n)
-        toy.standard_normals(toy.chunk_generator(seed, index), x, np.empty(size * n // 2))
-        coefficients.append(toy.trial_coefficients(x.reshape(size, n), **params))
+        x = reference_inputs(seed, index, size, n)
+        np.testing.assert_array_equal(toy.chunk_inputs(seed, index, size, n), x)
+        coefficients.append(toy.trial_coefficients(x, **params))
     c = np.concatenate(coefficients)
-    np.testing.assert_allclose(result.mean, c.mean(axis=0), rtol=1e-12, atol=1e-15)
+    np.testing.assert_allclose(result.mean, c.mean(axis=0), rtol=1e-11, atol=1e-15)
     np.testing.assert_allclose(result.covariance, np.cov(c.T), rtol=1e-10)
     np.testing.assert_allclose(result.se, c.std(axis=0, ddof=1) / math.sqrt(trials), rtol=1e-10)
 
@@ -285,15 +300,37 @@ def test_odd_target_has_no_second_mode_component(sweep):
         assert abs(entry["mc_mean"][1]) < 4 * entry["mc_se"][1]
 
 
-@pytest.mark.slow
 def test_paper_monte_carlo_full_size():
-    """Paper, Fig. 3: 5·10⁶ trials; the effect is ≳ 5 SE from 0 and within 3 SE of theory."""
+    """The issue's acceptance, paper Fig. 3: 5·10⁶ trials, seed 0 (about 1 s per λ_>).
+
+    The plain average must be within 2 SE of the theory and ≥ 5 SE from zero at λ_> = 0.1,
+    and consistent with zero at λ_> = 0. Seed 0 gives z = 1.60 and 7.84. Because the exact
+    slope is 0.88× the leading-order theory, the expected |z| is ~1.2, and over seeds 0–19
+    16 of 20 pass (benchmarks/study_toy_seeds.py); the seed was not chosen.
+    """
     theory = toy.reweighted_slope(**PAPER)
     result = toy.monte_carlo(trials=toy.PAPER_TRIALS, seed=0, **PAPER)
-    assert abs((result.slope - theory) / result.slope_se) < 3
+    assert abs((result.slope - theory) / result.slope_se) < 2
     assert result.slope / result.slope_se < -5
     null = toy.monte_carlo(trials=toy.PAPER_TRIALS, seed=0, **{**PAPER, "lambda_high": 0.0})
-    assert abs(null.slope / null.slope_se) < 4
+    assert abs(null.slope / null.slope_se) < 2
+
+
+def test_lambda_zero_exact_slope_is_the_second_order_fluctuation_term():
+    """At λ_> = 0 the standard theory's 0 is leading order too: the control variate resolves
+
+        E[c_1] = λ_1 Σ_j (−λ_1)^j E[b δS^j] / D^{j+1},  b = Σ x He_5,  δS = Σ (x² − 1),  D = σ² + nλ_1,
+
+    whose first non-zero terms are j = 2, n·E[x He_5 (x²−1)²] = 120 n, and j = 3,
+    n·E[x He_5 (x²−1)³] = 18·120 n (the He_5 parts of x⁵ and x⁷ − 3x⁵). At n = 100, σ² = 400:
+    9.60e-5 − 3.46e-6 = 9.25e-5; j ≥ 4 adds ~1e-6. A check of the control variate at 10 SE.
+    """
+    n, ridge, lam1 = 100, 400.0, 1.0
+    d = ridge + n * lam1
+    expected = lam1**3 * 120 * n / d**3 - lam1**4 * 18 * 120 * n / d**4
+    result = toy.monte_carlo(trials=toy.PAPER_TRIALS, seed=3, **{**PAPER, "lambda_high": 0.0})
+    assert result.cv_slope / result.cv_slope_se > 5
+    assert abs(result.cv_slope - expected) < 3 * result.cv_slope_se + 2e-6
 
 
 # ------------------------------------------------------------------------------------------

@@ -25,9 +25,11 @@ Theories (THEORY.md §5, "Toy model")
   This is a leading-order theory. It is exact as σ² → ∞ with λ_> η/σ² → 0; at the
   paper's parameters the exact average slope is ~12 % smaller in magnitude (~15 % at
   λ_> = 0.5), from next-order terms of relative size ~λ_> η/σ² (mode 2 is partly learned,
-  not only a ridge) and ~20 λ_1/σ² for D = 5 (fluctuations of ΦᵀΦ). The paper's plain
-  average over 5·10⁶ training sets cannot resolve this (its SE is ~10 % of s); the
-  control-variate estimate of :class:`ToyMonteCarlo` can.
+  not only a ridge) and ~20 λ_1/σ² for D = 5 (fluctuations of ΦᵀΦ). Even at λ_> = 0 the
+  exact slope is not 0 but λ_1³·120n/(σ² + nλ_1)³ + … = 9.3·10⁻⁵ (the fluctuation of Σx²
+  against Σx·He_5, second order). The paper's plain average over 5·10⁶ training sets cannot
+  resolve either (its SE is ~10 % of s); the control-variate estimate of
+  :class:`ToyMonteCarlo` can.
 
 Monte Carlo
 -----------
@@ -50,13 +52,15 @@ at once. The monomial expansion of He_D cancels large terms; at D = 5 this costs
 measurable, and the tests check it against per-point features up to D = 12.
 
 Reproducibility contract: trials are cut into chunks of ``chunk`` consecutive trials
-(default :data:`DEFAULT_CHUNK`). Chunk i takes its uniforms from
+(default :data:`DEFAULT_CHUNK`). Chunk i starts from the SFC64 state of
 ``numpy.random.Generator(SFC64(SeedSequence(seed, spawn_key=(i,))))``, i.e. the i-th child of
-``SeedSequence(seed).spawn``, and turns them into the inputs with :func:`standard_normals`
-(Box–Muller), block by block, in blocks of :func:`_block_rows` (n) trials. Per-chunk moments
-are combined in chunk order. The result is therefore a function of (parameters, trials,
-seed, chunk) only, identical for any number of worker threads; the first chunks of a longer
-run are those of a shorter one.
+``SeedSequence(seed).spawn`` (:func:`chunk_generator`): its inputs are that generator's
+``standard_normal`` stream (NumPy's ziggurat), taken in blocks of :data:`BLOCK_TRIALS`
+training sets; a block of b sets reads its b·n normals as an (n, b) array in row-major
+order (:func:`chunk_inputs` returns them). Per-chunk moments are combined in chunk order. The result is therefore a function of
+(parameters, trials, seed, chunk) only, identical for any number of worker threads; the
+first chunks of a longer run are those of a shorter one. The drawing and the power sums are
+compiled (:mod:`wilsonian._toy_kernels`, numba) with a fixed order of operations.
 """
 
 from __future__ import annotations
@@ -74,6 +78,7 @@ import numpy as np
 from numpy.polynomial import hermite_e, polynomial
 from scipy.special import roots_hermitenorm
 
+from wilsonian import _toy_kernels
 from wilsonian.errors import WilsonianError
 
 __all__ = [
@@ -82,14 +87,15 @@ __all__ = [
     "PAPER_TRIALS",
     "ToyMonteCarlo",
     "ToyParams",
+    "BLOCK_TRIALS",
     "chunk_generator",
+    "chunk_inputs",
     "features",
     "hermite_target",
     "monte_carlo",
     "plot_toy",
     "reweighted_integrals",
     "reweighted_slope",
-    "standard_normals",
     "standard_slope",
     "target_overlaps",
     "toy_results",
@@ -105,9 +111,9 @@ DEFAULT_CHUNK = 100_000
 #: Largest target degree accepted: beyond it the monomial expansion of He_D used by the
 #: Monte Carlo loses digits that matter, and its variance is dominated by rare tails.
 MAX_DEGREE = 30
-#: Inputs (trials × n) processed per block inside a chunk: a few such power arrays stay in
-#: the L2/L3 caches, and the block is large enough that Python overhead stays small.
-_BLOCK_ELEMENTS = 1 << 16
+#: Training sets per block inside a chunk (part of the seed contract): the block's K power
+#: sums (K·256·8 bytes) stay in the L1 cache while its normals stream through.
+BLOCK_TRIALS = 256
 #: Trials per vectorized 2×2 solve: its ~40 temporaries stay in cache (4× faster than
 #: whole-chunk arrays); elementwise, so it does not change the result.
 _SOLVE_TRIALS = 1 << 14
@@ -500,53 +506,28 @@ def chunk_generator(seed: int, index: int) -> np.random.Generator:
 
     The bit generator is NumPy's SFC64 rather than the default PCG64: it is of high
     statistical quality (it passes PractRand and BigCrush), and on the development machine it
-    drew uniforms ~25 % faster, which is ~8 % of the whole Monte Carlo.
+    drew uniforms ~25 % faster.
     """
     sequence = np.random.SeedSequence(seed, spawn_key=(index,))
     return np.random.Generator(np.random.SFC64(sequence))
 
 
-def standard_normals(rng: np.random.Generator, out: np.ndarray, scratch: np.ndarray) -> None:
-    """Fill ``out`` with iid N(0, 1) numbers by the Box–Muller transform.
+def chunk_inputs(seed: int, index: int, size: int, n: int) -> np.ndarray:
+    """The inputs of chunk ``index``'s first ``size`` training sets, shape (size, n).
 
-    Box–Muller is exact: with u_1 uniform on (0, 1] and u_2 uniform on [0, 1),
-    r = √(−2 ln u_1) and θ = 2π u_2, the pair (r cos θ, r sin θ) is two independent
-    standard normals. cos θ and sin θ come from t = tan(θ/2) = tan(π u_2) as
-    (1 − t²)/(1 + t²) and 2t/(1 + t²), because NumPy's float64 ``tan`` is vectorized and
-    its ``sin``/``cos`` are not. This is about twice as fast as ``rng.standard_normal``
-    (ziggurat) here, and drawing normals is most of the Monte Carlo's time.
-
-    Parameters
-    ----------
-    rng : numpy.random.Generator
-        Source of the uniforms: ``rng.random`` fills ``out[:m]`` (u_1 after 1 − u) and then
-        ``scratch`` (u_2), m = ``out.size // 2``.
-    out : ndarray of float64, shape (2m,), contiguous
-        Receives r cos θ in ``out[:m]`` and r sin θ in ``out[m:]``.
-    scratch : ndarray of float64, shape (≥ m,)
-        Work space.
+    The same draws as :func:`monte_carlo` makes (module docstring), for checks and plots;
+    the Monte Carlo itself never stores them.
     """
-    half = out.size // 2
-    if out.ndim != 1 or out.size != 2 * half or scratch.ndim != 1 or scratch.size < half:
-        raise WilsonianError(
-            "standard_normals needs a 1-D out of even size and a 1-D scratch of at least half it"
-        )
-    radius, tangent = out[:half], scratch[:half]
-    rng.random(out=radius)
-    rng.random(out=tangent)
-    np.subtract(1.0, radius, out=radius)  # u_1 in (0, 1]: log is finite
-    np.log(radius, out=radius)
-    np.multiply(radius, -2.0, out=radius)
-    np.sqrt(radius, out=radius)  # r
-    np.multiply(tangent, math.pi, out=tangent)
-    np.tan(tangent, out=tangent)  # t = tan(θ/2)
-    scaled = out[half:]
-    np.multiply(tangent, tangent, out=scaled)
-    np.add(scaled, 1.0, out=scaled)
-    np.divide(radius, scaled, out=scaled)
-    np.multiply(scaled, 2.0, out=scaled)  # p = 2r/(1 + t²)
-    np.subtract(scaled, radius, out=radius)  # r cos θ = p − r
-    np.multiply(scaled, tangent, out=scaled)  # r sin θ = p t
+    seed, index = _as_int("seed", seed, 0), _as_int("index", index, 0)
+    size, n = _as_int("size", size, 1), _as_int("n", n, 1)
+    generator = chunk_generator(seed, index)
+    x = np.empty((size, n))
+    for start in range(0, size, BLOCK_TRIALS):
+        rows = min(BLOCK_TRIALS, size - start)
+        normals = np.empty(rows * n)
+        _toy_kernels.fill_standard_normals(generator, normals)
+        x[start : start + rows] = normals.reshape(n, rows).T
+    return x
 
 
 def _chunk_moments(seed: int, index: int, size: int, params: ToyParams, mapping: np.ndarray):
@@ -554,27 +535,13 @@ def _chunk_moments(seed: int, index: int, size: int, params: ToyParams, mapping:
 
     The moments are those of the per-trial vector (c_1, c_2, r_1, r_2), r = Φᵀy.
 
-    The chunk is processed in blocks of ``rows`` training sets (a function of n only, so that
-    the sample depends on the seed alone): each block's rows·n inputs, in row-major order,
-    are :func:`standard_normals` drawn from :func:`chunk_generator` (one surplus normal is
-    dropped when rows·n is odd). Memory is O(size·K) for the power sums plus O(block)
-    scratch that stays in cache. ``scatter`` is the centered Σ (v − v̄)(v − v̄)ᵀ.
+    The compiled kernel draws the inputs block by block (module docstring) and keeps only
+    their power sums: memory is O(size·K) plus one block of normals (n·BLOCK_TRIALS).
+    ``scatter`` is the centered Σ (v − v̄)(v − v̄)ᵀ.
     """
-    rng = chunk_generator(seed, index)
-    order = mapping.shape[1] - 1
+    sums = np.empty((mapping.shape[1] - 1, size))
+    _toy_kernels.chunk_power_sums(chunk_generator(seed, index), params.n, BLOCK_TRIALS, sums)
     n = params.n
-    rows = _block_rows(n)
-    capacity = rows * n + (rows * n) % 2
-    powers = np.empty(((order + 1) // 2, capacity))
-    scratch = np.empty(capacity // 2)
-    sums = np.empty((order, size))
-    for start in range(0, size, rows):
-        stop = min(size, start + rows)
-        count = (stop - start) * n
-        standard_normals(rng, powers[0, : count + count % 2], scratch)
-        block = powers[:, :count].view()
-        block.shape = (powers.shape[0], stop - start, n)  # raises rather than copy
-        _fill_power_sums(block, sums[:, start:stop])
     values = np.empty((4, size))
     for start in range(0, size, _SOLVE_TRIALS):
         stop = min(size, start + _SOLVE_TRIALS)
@@ -584,11 +551,6 @@ def _chunk_moments(seed: int, index: int, size: int, params: ToyParams, mapping:
     # einsum, not a matrix product: no BLAS threads inside the worker threads.
     scatter = np.einsum("ib,jb->ij", centered, centered)
     return size, mean, scatter
-
-
-def _block_rows(n: int) -> int:
-    """Training sets per block: about ``_BLOCK_ELEMENTS`` inputs (part of the seed contract)."""
-    return max(1, _BLOCK_ELEMENTS // n)
 
 
 def _combine(first, second):
@@ -785,8 +747,8 @@ def monte_carlo(
     -----
     Memory is bounded by the chunks in flight: about (K + 8)·8 bytes per trial of a chunk
     plus ~1 MB of block buffers (~13 MB per worker at the defaults), whatever ``trials`` is.
-    Time at the paper's parameters is dominated by drawing the 100 normals per trial
-    (Box–Muller, ~60 %) and their power sums (~35 %); see benchmarks/bench_toy.py.
+    Time at the paper's parameters is dominated by drawing the 100 normals per trial and
+    adding their powers, both compiled; see benchmarks/bench_toy.py.
     """
     params = ToyParams(lambda1, lambda_high, ridge, n, degree)
     trials = _as_int("trials", trials, 1)
