@@ -21,6 +21,7 @@ the process's):
     python benchmarks/bench_large.py --case synthetic60k   # N = 60,000 Gaussian inputs
     python benchmarks/bench_large.py --case estimate60k    # time of one pass at N = 60,000
     python benchmarks/bench_large.py --case compare20k     # top-500 vs dense at N = 20,000
+    python benchmarks/bench_large.py --case roundoff20k    # the same y_k from two dense methods
 
 compare20k is the issue's N = 20,000 check (about 20 minutes and 10 GB here): Fashion-MNIST
 has only 14,000 t-shirt/ankle-boot images, so its pool is 20,000 training images labelled
@@ -214,11 +215,11 @@ def yk_roundoff_bound(spectrum, residuals) -> np.ndarray:
     return residuals / gaps * np.sqrt(spectrum.target_power)
 
 
-def case_compare20k(n: int = 20_000, k: int = 500, ridge: float = 1e-8, seed: int = 0) -> dict:
+def case_compare20k(n: int = 20_000, k: int = 500, ridge: float = 1e-8, seed: int = 0, tol: float = 1e-12) -> dict:
     pool = fashion_tops_pool(n, seed)
     spec = KernelSpec()
     t0 = time.perf_counter()
-    top = topk_spectrum(pool.X, pool.y, spec, k, seed=seed, progress=True)
+    top = topk_spectrum(pool.X, pool.y, spec, k, seed=seed, tol=tol, progress=True)
     t_top = time.perf_counter() - t0
     rss_top = peak_rss_mib()
     t0 = time.perf_counter()
@@ -237,7 +238,7 @@ def case_compare20k(n: int = 20_000, k: int = 500, ridge: float = 1e-8, seed: in
     yref = np.abs(dense.target_coefficients[:k])
     rel = dy / yref
     return {
-        "case": "compare20k", "n": n, "k": k, "pool": pool.meta["task"],
+        "case": "compare20k", "n": n, "k": k, "tol": tol, "pool": pool.meta["task"],
         "topk_s": t_top, "dense_s": t_dense, "dense_kernel_s": t_kernel, "ratio_topk_over_dense": t_top / t_dense,
         "peak_rss_topk_mib": rss_top, "peak_rss_total_mib": peak_rss_mib(),
         **diff,
@@ -247,6 +248,40 @@ def case_compare20k(n: int = 20_000, k: int = 500, ridge: float = 1e-8, seed: in
         "rel_yk_diff_where_yk2_ge_1e-6_power": float(np.max(rel[yref**2 >= 1e-6 * dense.target_power])),
         "theories": theory_agreement(top, dense, ridge),
     }
+
+
+def case_roundoff20k(n: int = 20_000, k: int = 500, seed: int = 0) -> dict:
+    """How far apart two *dense* methods put the y_k at N = 20,000 (the round-off floor that
+    any comparison of y_k to 1e-8 relative meets): numpy.linalg.eigh against
+    spectrum_from_kernel (tridiagonal route), each against the top-k path. ~25 min, ~13 GB."""
+    pool = fashion_tops_pool(n, seed)
+    spec = KernelSpec()
+    top = topk_spectrum(pool.X, pool.y, spec, k, seed=seed)
+    K = spec.matrix(pool.X)
+    tridiagonal = spectrum_from_kernel(K, pool.y, overwrite=False)
+    t0 = time.perf_counter()
+    w, V = np.linalg.eigh(K / n)
+    t_eigh = time.perf_counter() - t0
+    del K
+    order = np.argsort(w)[::-1][:k]
+    y_eigh = V[:, order].T @ pool.y / np.sqrt(n)
+    y_eigh *= np.sign(y_eigh) * np.sign(tridiagonal.target_coefficients[:k])  # eigenvector signs are arbitrary
+    del V
+    y_tri = tridiagonal.target_coefficients[:k]
+    y_top = top.target_coefficients
+    rms = np.sqrt(tridiagonal.target_power)
+
+    def compare(a, b):
+        rel = np.abs(a - b) / np.abs(b)
+        return {"max_abs_over_rms_y": float(np.max(np.abs(a - b)) / rms), "max_rel": float(rel.max()),
+                "median_rel": float(np.median(rel)), "modes_rel_above_1e-8": int(np.sum(rel > 1e-8)),
+                "worst_modes": np.argsort(rel)[::-1][:5].tolist()}
+
+    return {"case": "roundoff20k", "n": n, "k": k, "eigh_s": t_eigh,
+            "max_rel_eigenvalue_eigh_vs_tridiagonal": float(np.max(np.abs(w[order] - tridiagonal.eigenvalues[:k])
+                                                                 / tridiagonal.eigenvalues[:k])),
+            "tridiagonal_vs_eigh": compare(y_tri, y_eigh), "topk_vs_eigh": compare(y_top, y_eigh),
+            "topk_vs_tridiagonal": compare(y_top, y_tri), "peak_rss_mib": peak_rss_mib()}
 
 
 def case_estimate60k(n: int = 60_000, dim: int = 20, block: int = 300) -> dict:
@@ -276,10 +311,11 @@ def case_synthetic60k(n: int = 60_000, dim: int = 20, k: int = 230, tol: float =
 
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--case", choices=["table", "fashion14k", "synthetic60k", "estimate60k", "compare20k"], default="table")
+    parser.add_argument("--case", choices=["table", "fashion14k", "synthetic60k", "estimate60k", "compare20k", "roundoff20k"], default="table")
     parser.add_argument("--n", type=int, default=8000)
     parser.add_argument("--k", type=int, default=None)
     parser.add_argument("--trials", type=int, default=5)
+    parser.add_argument("--tol", type=float, default=1e-12, help="eigensolver tolerance (compare20k)")
     args = parser.parse_args(argv)
     if args.case == "table":
         rows = run(n=args.n, k=args.k or 500, trials=args.trials)
@@ -289,8 +325,10 @@ def main(argv=None) -> None:
         print(json.dumps(case_fashion14k(k=args.k or 1000, trials=args.trials), indent=1))
     elif args.case == "synthetic60k":
         print(json.dumps(case_synthetic60k(k=args.k or 230), indent=1))
+    elif args.case == "roundoff20k":
+        print(json.dumps(case_roundoff20k(k=args.k or 500), indent=1, default=float))
     elif args.case == "compare20k":
-        print(json.dumps(case_compare20k(k=args.k or 500), indent=1, default=float))
+        print(json.dumps(case_compare20k(k=args.k or 500, tol=args.tol), indent=1, default=float))
     else:
         print(json.dumps(case_estimate60k(), indent=1))
 
