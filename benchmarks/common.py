@@ -49,5 +49,5 @@ def print_table(rows: list[dict]) -> None:
     print(f"{'case':<58} {'ours [s]':>9} {'baseline [s]':>12} {'ratio':>7} {'peak MB':>8}  target / baseline")
     for r in rows:
         peak = "" if r.get("peak_mb") is None else f"{r['peak_mb']:.0f}"
-        print(f"{r['case']:<58} {r['ours_s']:>9.3f} {r['baseline_s']:>12.3f} {r['ratio']:>7.3f} {peak:>8}  "
+        print(f"{r['case']:<58} {r['ours_s']:>9.4g} {r['baseline_s']:>12.4g} {r['ratio']:>7.3f} {peak:>8}  "
               f"{r.get('target', '')} vs {r['baseline']}")

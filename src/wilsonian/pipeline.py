@@ -250,11 +250,12 @@ class TheoryCurves:
 
 def theory_curves(spectrum: Spectrum, eta: np.ndarray, ridge: float, threshold: float) -> TheoryCurves:
     eta = np.asarray(eta, dtype=np.float64)
+    modes = theory.prepare_modes(spectrum)  # one set-up of the resolvent sums for all three
     return TheoryCurves(
         eta=eta,
-        ek=theory.ek_error(spectrum, eta, ridge),
-        spectral_bias=theory.spectral_bias(spectrum, eta, ridge),
-        rg=theory.rg_prediction(spectrum, eta, ridge, threshold),
+        ek=theory.ek_error(modes, eta, ridge),
+        spectral_bias=theory.spectral_bias(modes, eta, ridge),
+        rg=theory.rg_prediction(modes, eta, ridge, threshold),
     )
 
 

@@ -6,7 +6,10 @@
 - :func:`rg_prediction`: the Wilsonian RG flow of the ridge for Gaussian features
   (the paper's theory) and the "rg-fluct" extension.
 - :mod:`wilsonian.theory.scaling`: power-law exponents.
+- :func:`prepare_modes`: evaluate several theories on one spectrum with shared set-up.
 """
+
+from wilsonian.theory._common import Modes, prepare_modes
 
 from wilsonian.theory.ek import ek_error, ek_mode_predictor, ek_mode_variance
 from wilsonian.theory.rg import (
@@ -35,6 +38,7 @@ from wilsonian.theory.spectral_bias import (
 
 __all__ = [
     "Eigenlearning",
+    "Modes",
     "PowerLawFit",
     "RGPrediction",
     "SpectralBias",
@@ -45,6 +49,7 @@ __all__ = [
     "fit_power_law",
     "learnability",
     "learning_curve_exponent",
+    "prepare_modes",
     "renormalized_ridge",
     "rg_prediction",
     "ridge_flow",

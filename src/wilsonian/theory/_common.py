@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from functools import cached_property
 
 import numpy as np
 
@@ -24,6 +25,8 @@ class Modes:
     coefficients: np.ndarray
     tail_mass: float = 0.0
     tail_power: float = 0.0
+    #: Per-(ridge, threshold) tables shared by theories evaluated on these modes.
+    cache: dict = field(default_factory=dict, compare=False, repr=False)
 
     @property
     def n_positive(self) -> int:
@@ -40,6 +43,25 @@ class Modes:
         power = np.square(self.coefficients)
         return self.eigenvalues[:m], power[:m], float(power[m:].sum()) + self.tail_power
 
+    @cached_property
+    def tail_sums(self) -> np.ndarray:
+        """Σ_{j≥k} λ_j for k = 0..M (length M + 1), summed from the smallest λ up for accuracy."""
+        return np.concatenate([np.cumsum(self.eigenvalues[::-1])[::-1], [0.0]])
+
+    @cached_property
+    def resolvent(self):
+        """Resolvent sums over the positive modes with the weights every theory uses:
+        columns :data:`LAMBDA` (λ_k), :data:`LAMBDA2` (λ_k²) and :data:`POWER` (y_k²).
+        Built once per Modes, so theories evaluated on one Modes share it."""
+        from wilsonian.theory._sums import ResolventSums
+
+        lam, power, _ = self.positive_part()
+        return ResolventSums(lam, np.column_stack([lam, np.square(lam), power]))
+
+
+#: Weight columns of :attr:`Modes.resolvent`.
+LAMBDA, LAMBDA2, POWER = 0, 1, 2
+
 
 def as_modes(
     spectrum: Spectrum | np.ndarray,
@@ -48,7 +70,11 @@ def as_modes(
     tail_mass: float = 0.0,
     tail_power: float = 0.0,
 ) -> Modes:
-    """Accept a :class:`Spectrum` or a pair (eigenvalues, target coefficients)."""
+    """Accept a :class:`Spectrum`, a pair (eigenvalues, target coefficients), or Modes as they are."""
+    if isinstance(spectrum, Modes):
+        if coefficients is not None:
+            raise WilsonianError("pass either Modes or (eigenvalues, coefficients), not both")
+        return spectrum
     if isinstance(spectrum, Spectrum):
         if coefficients is not None:
             raise WilsonianError("pass either a Spectrum or (eigenvalues, coefficients), not both")
@@ -73,6 +99,16 @@ def as_modes(
     if tail_mass < 0 or tail_power < 0:
         raise WilsonianError("tail_mass and tail_power must be non-negative")
     return Modes(lam, yk, float(tail_mass), float(tail_power))
+
+
+def prepare_modes(spectrum: Spectrum | np.ndarray, coefficients: np.ndarray | None = None) -> Modes:
+    """The modes of a spectrum, to evaluate several theories on them at once.
+
+    Every theory function accepts the result in place of the spectrum. Its resolvent sums
+    (for M ≥ 512 modes, a cluster expansion whose set-up costs about as much as one pass
+    over the modes) are then built once and shared, instead of once per theory.
+    """
+    return as_modes(spectrum, coefficients)
 
 
 def as_etas(etas: np.ndarray | float) -> np.ndarray:

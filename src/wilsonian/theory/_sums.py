@@ -4,62 +4,53 @@ For each η_i with its ridge ρ_i (σ², σ_eff² or κ), the theories need sums
 
     Σ_k a_k / (η_i λ_k + ρ_i)     and     Σ_k b_k / (η_i λ_k + ρ_i)²,
 
-e.g. a = λ gives the spectral-bias equation, b = λ² gives γ/η and b = y² the error. We form
-1/(ηλ + ρ) once per block of η rows (in place, in a work array small enough to stay in
-cache) and let BLAS do the weighted sums: no Python loop over modes, and the (n_eta × M)
-matrix is never materialized at once.
+e.g. a = λ gives the spectral-bias equation, b = λ² gives γ/η and b = y² the error. With
+t = ρ/η they are F(t)/η and G(t)/η² for F_w(t) = Σ w/(λ + t), G_w(t) = Σ w/(λ + t)², which
+:class:`~wilsonian.theory._expansion.ResolventExpansion` evaluates in compiled code: from a
+cluster expansion for many modes, directly for few.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-# Elements per work block: about 1 MB of float64, so a block stays in the L2/L3 cache.
-_BLOCK_ELEMENTS = 1 << 17
+from wilsonian.theory._expansion import ResolventExpansion
+
+#: From this many modes on, sums go through the cluster expansion of
+#: :mod:`wilsonian.theory._expansion` (≤ 1e-14 relative); below it, the direct sums are as
+#: fast and exact.
+EXPANSION_MIN_MODES = 512
+#: Spectra with a positive eigenvalue below this use the direct sums: 1/(c + t) at t = 0
+#: could overflow.
+_EXPANSION_MIN_EIGENVALUE = 1e-250
 
 
-def resolvent_sums(
-    eigenvalues: np.ndarray,
-    eta: np.ndarray,
-    rho: np.ndarray,
-    first: np.ndarray | None = None,
-    second: np.ndarray | None = None,
-) -> tuple[np.ndarray | None, np.ndarray | None]:
-    """Σ_k first[k, j]/(η_i λ_k + ρ_i) and Σ_k second[k, j]/(η_i λ_k + ρ_i)².
+class ResolventSums:
+    """Σ_k w_k/(η λ_k + ρ) and Σ_k w_k/(η λ_k + ρ)² for fixed modes and weights, many (η, ρ).
 
     Parameters
     ----------
-    eigenvalues : (M,) λ_k > 0 (zero modes must be handled by the caller)
-    eta, rho : (n,) η_i and ρ_i ≥ 0
-    first : (M, p) or None
-    second : (M, q) or None
+    eigenvalues : (M,) λ_k > 0, sorted descending
+    weights : (M, W) weights, one column per weight
 
-    Returns
-    -------
-    (n, p) array or None, (n, q) array or None
+    With M ≥ :data:`EXPANSION_MIN_MODES` (and non-negative weights) the sums come from a
+    cluster expansion built once here, so each (η, ρ) costs a few hundred operations instead
+    of M; otherwise from the direct sums.
     """
-    n, m = eta.size, eigenvalues.size
-    out_first = np.empty((n, first.shape[1])) if first is not None else None
-    out_second = np.empty((n, second.shape[1])) if second is not None else None
-    if n == 0:
-        return out_first, out_second
-    if m == 0:
-        if out_first is not None:
-            out_first[:] = 0.0
-        if out_second is not None:
-            out_second[:] = 0.0
-        return out_first, out_second
-    rows = max(1, min(n, _BLOCK_ELEMENTS // m))
-    work = np.empty((rows, m))
-    for start in range(0, n, rows):
-        stop = min(start + rows, n)
-        block = work[: stop - start]
-        np.multiply(eta[start:stop, None], eigenvalues[None, :], out=block)
-        block += rho[start:stop, None]
-        np.reciprocal(block, out=block)
-        if first is not None:
-            np.matmul(block, first, out=out_first[start:stop])
-        if second is not None:
-            np.square(block, out=block)
-            np.matmul(block, second, out=out_second[start:stop])
-    return out_first, out_second
+
+    def __init__(self, eigenvalues: np.ndarray, weights: np.ndarray):
+        exact = not (eigenvalues.size >= EXPANSION_MIN_MODES and eigenvalues[-1] > _EXPANSION_MIN_EIGENVALUE
+                     and np.all(weights >= 0))
+        self.expansion = ResolventExpansion(eigenvalues, weights, exact=exact)
+
+    @property
+    def exact(self) -> bool:
+        return self.expansion.moments.shape[1] == 1
+
+    def __call__(self, eta: np.ndarray, rho: np.ndarray, first=(), second=()) -> tuple[np.ndarray, np.ndarray]:
+        """(Σ w/(ηλ+ρ) for the weight columns ``first``, Σ w/(ηλ+ρ)² for ``second``), (n, ·) each."""
+        # Σ w/(ηλ + ρ) = F(ρ/η)/η and Σ w/(ηλ + ρ)² = G(ρ/η)/η².
+        a, b = self.expansion(rho / eta, first, second)
+        a /= eta[:, None]
+        b /= np.square(eta)[:, None]
+        return a, b

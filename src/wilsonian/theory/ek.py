@@ -9,8 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 from wilsonian.spectrum import Spectrum
-from wilsonian.theory._common import as_etas, as_modes, check_ridge
-from wilsonian.theory._sums import resolvent_sums
+from wilsonian.theory._common import POWER, as_etas, as_modes, check_ridge
 
 
 def unlearned_fraction(eigenvalues: np.ndarray, eta: np.ndarray, ridge: float | np.ndarray) -> np.ndarray:
@@ -51,9 +50,9 @@ def ek_mode_variance(spectrum: Spectrum | np.ndarray, etas, ridge: float, coeffi
 
 def ek_error_with_ridge(modes, eta: np.ndarray, ridge: float | np.ndarray) -> np.ndarray:
     """E_EK for a given (scalar or per-η) ridge ρ: ρ² Σ_k y_k²/(ηλ_k + ρ)² + unlearnable power."""
-    lam, power, unlearnable = modes.positive_part()
-    rho = np.broadcast_to(np.asarray(ridge, dtype=np.float64), eta.shape)
-    _, sums = resolvent_sums(lam, eta, rho, second=power[:, None])
+    _, _, unlearnable = modes.positive_part()
+    rho = np.ascontiguousarray(np.broadcast_to(np.asarray(ridge, dtype=np.float64), eta.shape))
+    _, sums = modes.resolvent(eta, rho, second=[POWER])
     return np.square(rho) * sums[:, 0] + unlearnable
 
 

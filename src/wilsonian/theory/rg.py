@@ -22,14 +22,12 @@ from dataclasses import dataclass
 import numpy as np
 
 from wilsonian.spectrum import Spectrum
-from wilsonian.theory._common import Modes, as_etas, as_modes, check_ridge, check_threshold
-from wilsonian.theory._sums import resolvent_sums
+from wilsonian.theory._common import LAMBDA2, POWER, Modes, as_etas, as_modes, check_ridge, check_threshold
 
 
 def _flow(modes: Modes, ridge: float) -> np.ndarray:
     """σ²(κ) for κ = 0..M; summed from the smallest eigenvalue up for accuracy."""
-    tail_sums = np.cumsum(modes.eigenvalues[::-1])[::-1]
-    return ridge + modes.tail_mass + np.concatenate([tail_sums, [0.0]])
+    return ridge + modes.tail_mass + modes.tail_sums
 
 
 def ridge_flow(spectrum: Spectrum | np.ndarray, ridge: float, coefficients=None) -> np.ndarray:
@@ -55,13 +53,28 @@ def learnability(spectrum: Spectrum | np.ndarray, etas, ridge: float, coefficien
     return np.where(denominator > 0, values, 0.0)
 
 
+def _cutoff_table(modes: Modes, ridge: float, threshold: float) -> tuple[np.ndarray, np.ndarray]:
+    """(σ²(κ) for κ = 0..M, running maximum over k' ≤ k of the η below which L_k' < T).
+
+    Mode k is unlearnable (L_k < T) for η < h_k = T σ²(k)/((1 − T) λ_k), so the first such
+    mode at a given η is the first k whose running maximum of h exceeds η. Kept on the modes
+    per (σ², T): the spectral-bias start and the RG need the same table.
+    """
+    key = ("cutoff", ridge, threshold)
+    table = modes.cache.get(key)
+    if table is None:
+        flow = _flow(modes, ridge)
+        lam = modes.eigenvalues
+        with np.errstate(divide="ignore", invalid="ignore"):
+            h = threshold * flow[1:] / ((1.0 - threshold) * lam)
+        h = np.where(lam > 0, h, np.inf)  # a zero mode is never learnable
+        table = modes.cache[key] = (flow, np.maximum.accumulate(h) if h.size else h)
+    return table
+
+
 def _cutoff_and_ridge(modes: Modes, eta: np.ndarray, ridge: float, threshold: float):
-    flow = _flow(modes, ridge)
+    flow, running_max = _cutoff_table(modes, ridge, threshold)
     lam = modes.eigenvalues
-    with np.errstate(divide="ignore", invalid="ignore"):
-        h = threshold * flow[1:] / ((1.0 - threshold) * lam)
-    h = np.where(lam > 0, h, np.inf)  # a zero mode is never learnable
-    running_max = np.maximum.accumulate(h) if h.size else h
     cutoff = np.searchsorted(running_max, eta, side="right")
     all_learnable = cutoff == lam.size
     return cutoff, flow[cutoff], all_learnable
@@ -116,8 +129,8 @@ def rg_prediction(
     ridge = check_ridge(ridge)
     threshold = check_threshold(threshold)
     cutoff, sigma_eff, all_learnable = _cutoff_and_ridge(modes, eta, ridge, threshold)
-    lam, power, unlearnable = modes.positive_part()
-    _, sums = resolvent_sums(lam, eta, sigma_eff, second=np.column_stack([np.square(lam), power]))
+    _, _, unlearnable = modes.positive_part()
+    _, sums = modes.resolvent(eta, sigma_eff, second=[LAMBDA2, POWER])
     gamma = eta * sums[:, 0]  # γ_RG = η Σ λ²/(ηλ + σ_eff²)²
     error = np.square(sigma_eff) * sums[:, 1] + unlearnable  # EK with the renormalized ridge
     with np.errstate(invalid="ignore", divide="ignore"):

@@ -19,8 +19,8 @@ import numpy as np
 
 from wilsonian.errors import WilsonianError
 from wilsonian.spectrum import Spectrum
-from wilsonian.theory._common import Modes, as_etas, as_modes, check_ridge
-from wilsonian.theory._sums import resolvent_sums
+from wilsonian.theory._common import LAMBDA, LAMBDA2, POWER, Modes, as_etas, as_modes, check_ridge
+from wilsonian.theory._sums import ResolventSums
 
 _RELATIVE_TOLERANCE = 1e-14
 _MAX_NEWTON_STEPS = 200
@@ -55,9 +55,9 @@ class SpectralBias:
         return self.kappa / self.eta
 
 
-def _equation(lam: np.ndarray, eta: np.ndarray, kappa: np.ndarray, floor: float):
+def _equation(sums: ResolventSums, eta: np.ndarray, kappa: np.ndarray, floor: float):
     """F(κ) = κ − σ² − τ − κΣλ/(ηλ+κ) and F'(κ) = 1 − γ, γ = ηΣλ²/(ηλ+κ)², per η."""
-    first, second = resolvent_sums(lam, eta, kappa, first=lam[:, None], second=np.square(lam)[:, None])
+    first, second = sums(eta, kappa, first=[LAMBDA], second=[LAMBDA2])
     f = kappa - floor - kappa * first[:, 0]
     gamma = eta * second[:, 0]
     return f, 1.0 - gamma
@@ -87,33 +87,26 @@ def solve_kappa(
         guess = np.clip(np.asarray(initial, dtype=np.float64), floor, top)
         idx = np.flatnonzero(active & (guess > 0))
         if idx.size:
-            f, fprime = _equation(lam, eta[idx], guess[idx], floor)
+            f, fprime = _equation(modes.resolvent, eta[idx], guess[idx], floor)
             stepped = guess[idx] - np.divide(f, fprime, out=np.full_like(f, np.inf), where=fprime > 0)
             start = np.where(f >= 0, guess[idx], stepped)
             ok = np.isfinite(start) & (start > floor) & (start <= top)
             kappa[idx[ok]] = start[ok]
 
-    steps = 0
     idx = np.flatnonzero(active)
-    while idx.size and steps < _MAX_NEWTON_STEPS:
-        steps += 1
-        k = kappa[idx]
-        f, fprime = _equation(lam, eta[idx], k, floor)
-        # Above the root F ≥ 0 up to round-off; F ≤ 0 means we sit on the root.
-        delta = np.divide(np.maximum(f, 0.0), fprime, out=np.zeros_like(f), where=fprime > 0)
-        new = np.maximum(k - delta, floor)
-        kappa[idx] = new
-        converged = (delta <= _RELATIVE_TOLERANCE * new) | (f <= 0)
-        idx = idx[~converged]
-    if idx.size:
+    start = kappa[idx]
+    steps, unconverged = modes.resolvent.expansion.newton_from_above(
+        LAMBDA, LAMBDA2, eta[idx], start, floor, _RELATIVE_TOLERANCE, _MAX_NEWTON_STEPS)
+    kappa[idx] = start
+    if unconverged:
         raise WilsonianError(
-            f"the spectral-bias equation did not converge for {idx.size} values of eta "
+            f"the spectral-bias equation did not converge for {unconverged} values of eta "
             f"after {_MAX_NEWTON_STEPS} Newton steps"
         )
     residual = np.zeros(eta.shape)
     pos = kappa > 0
     if np.any(pos):
-        f, _ = _equation(lam, eta[pos], kappa[pos], floor)
+        f, _ = _equation(modes.resolvent, eta[pos], kappa[pos], floor)
         residual[pos] = np.abs(f) / kappa[pos]
     return kappa, residual, steps
 
@@ -160,9 +153,9 @@ def spectral_bias(
     if not np.isfinite(noise) or noise < 0:
         raise WilsonianError(f"the label-noise variance must be ≥ 0, got {noise}")
     kappa, residual, steps = solve_kappa(modes, eta, ridge, _initial_guess(modes, eta, ridge))
-    lam, power, unlearnable = modes.positive_part()
+    _, _, unlearnable = modes.positive_part()
     # κ = 0 (σ² = 0, η ≥ M) leaves 1/(ηλ) finite since every λ here is > 0.
-    _, sums = resolvent_sums(lam, eta, kappa, second=np.column_stack([np.square(lam), power]))
+    _, sums = modes.resolvent(eta, kappa, second=[LAMBDA2, POWER])
     gamma = eta * sums[:, 0]
     bias = np.square(kappa) * sums[:, 1] + unlearnable
     with np.errstate(divide="ignore", invalid="ignore"):
