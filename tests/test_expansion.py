@@ -93,3 +93,34 @@ def test_theories_through_the_expansion_equal_exact_ones(monkeypatch, ridge, nam
     np.testing.assert_allclose(rg.error, rg_exact.error, rtol=1e-12)
     np.testing.assert_allclose(rg.gamma, rg_exact.gamma, rtol=1e-12, atol=1e-300)
     np.testing.assert_allclose(ek, ek_exact, rtol=1e-12)
+
+
+def test_prepared_modes_work_everywhere_and_do_not_alias_the_caller():
+    lam = np.geomspace(1.0, 1e-4, 600)
+    y = np.sqrt(lam)
+    modes = theory.prepare_modes(lam, y)
+    eta = np.array([10.0, 100.0])
+    before = theory.spectral_bias(modes, eta, 1e-3).kappa
+    # Every theory function takes prepared modes, the RG helpers included.
+    np.testing.assert_array_equal(theory.ridge_flow(modes, 0.1), theory.ridge_flow(lam, 0.1))
+    np.testing.assert_array_equal(theory.learnability(modes, eta, 0.1), theory.learnability(lam, eta, 0.1))
+    assert theory.renormalized_ridge(modes, eta, 0.1)[1].tolist() == theory.renormalized_ridge(lam, eta, 0.1)[1].tolist()
+    # Changing the caller's arrays afterwards changes nothing: the modes hold read-only copies.
+    lam *= 2
+    np.testing.assert_array_equal(theory.spectral_bias(modes, eta, 1e-3).kappa, before)
+    with pytest.raises(ValueError):
+        modes.eigenvalues[0] = 1.0
+
+
+def test_replaced_modes_do_not_share_cached_tables():
+    import dataclasses
+
+    lam = np.geomspace(1.0, 1e-3, 50)
+    modes = theory.prepare_modes(lam, np.ones(50))
+    eta = np.array([5.0, 40.0])
+    theory.rg_prediction(modes, eta, 0.1)  # fills the cutoff table for (0.1, 0.5)
+    with_tail = dataclasses.replace(modes, tail_mass=5.0)
+    expected = theory.rg_prediction(
+        theory.Modes(modes.eigenvalues, modes.coefficients, 5.0, 0.0), eta, 0.1).renormalized_ridge
+    np.testing.assert_array_equal(theory.rg_prediction(with_tail, eta, 0.1).renormalized_ridge, expected)
+    assert np.all(expected >= 5.1)  # the tail mass is in the ridge

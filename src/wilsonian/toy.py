@@ -513,10 +513,11 @@ def chunk_generator(seed: int, index: int) -> np.random.Generator:
 
 
 def chunk_inputs(seed: int, index: int, size: int, n: int) -> np.ndarray:
-    """The inputs of chunk ``index``'s first ``size`` training sets, shape (size, n).
+    """The inputs of chunk ``index`` when it holds ``size`` training sets, shape (size, n).
 
     The same draws as :func:`monte_carlo` makes (module docstring), for checks and plots;
-    the Monte Carlo itself never stores them.
+    the Monte Carlo itself never stores them. ``size`` must be the chunk's size: the blocks
+    of the last :data:`BLOCK_TRIALS` sets depend on it (the first k·BLOCK_TRIALS sets do not).
     """
     seed, index = _as_int("seed", seed, 0), _as_int("index", index, 0)
     size, n = _as_int("size", size, 1), _as_int("n", n, 1)
@@ -722,7 +723,7 @@ def monte_carlo(
 
     Each trial draws x_1..x_n iid N(0, 1), sets y_i = He_D(x_i), and solves (toy.1) from
     the power sums of its inputs (module docstring). Chunks of ``chunk`` trials run on
-    ``workers`` threads (NumPy's generators and ufuncs release the GIL).
+    ``workers`` threads (the compiled kernel releases the GIL).
 
     Parameters
     ----------
@@ -746,7 +747,7 @@ def monte_carlo(
     Notes
     -----
     Memory is bounded by the chunks in flight: about (K + 8)·8 bytes per trial of a chunk
-    plus ~1 MB of block buffers (~13 MB per worker at the defaults), whatever ``trials`` is.
+    plus one block of normals (n·BLOCK_TRIALS·8 bytes, 200 kB at n = 100), whatever ``trials`` is.
     Time at the paper's parameters is dominated by drawing the 100 normals per trial and
     adding their powers, both compiled; see benchmarks/bench_toy.py.
     """

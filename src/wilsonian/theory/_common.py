@@ -25,8 +25,9 @@ class Modes:
     coefficients: np.ndarray
     tail_mass: float = 0.0
     tail_power: float = 0.0
-    #: Per-(ridge, threshold) tables shared by theories evaluated on these modes.
-    cache: dict = field(default_factory=dict, compare=False, repr=False)
+    #: Per-(ridge, threshold) tables shared by theories evaluated on these modes (not an init
+    #: field: ``dataclasses.replace`` gives the copy an empty one).
+    cache: dict = field(default_factory=dict, init=False, compare=False, repr=False)
 
     @property
     def n_positive(self) -> int:
@@ -78,9 +79,8 @@ def as_modes(
     if isinstance(spectrum, Spectrum):
         if coefficients is not None:
             raise WilsonianError("pass either a Spectrum or (eigenvalues, coefficients), not both")
-        return Modes(
-            spectrum.eigenvalues, spectrum.target_coefficients, spectrum.tail_mass, spectrum.tail_power
-        )
+        return Modes(_frozen_copy(spectrum.eigenvalues), _frozen_copy(spectrum.target_coefficients),
+                     spectrum.tail_mass, spectrum.tail_power)
     if coefficients is None:
         raise WilsonianError("target coefficients are required when eigenvalues are given as an array")
     lam = np.asarray(spectrum, dtype=np.float64)
@@ -98,7 +98,14 @@ def as_modes(
         lam, yk = lam[order], yk[order]
     if tail_mass < 0 or tail_power < 0:
         raise WilsonianError("tail_mass and tail_power must be non-negative")
-    return Modes(lam, yk, float(tail_mass), float(tail_power))
+    return Modes(_frozen_copy(lam), _frozen_copy(yk), float(tail_mass), float(tail_power))
+
+
+def _frozen_copy(values: np.ndarray) -> np.ndarray:
+    """A read-only copy: Modes caches sums over its arrays, so they must not change under it."""
+    copy = np.array(values, dtype=np.float64)
+    copy.setflags(write=False)
+    return copy
 
 
 def prepare_modes(spectrum: Spectrum | np.ndarray, coefficients: np.ndarray | None = None) -> Modes:

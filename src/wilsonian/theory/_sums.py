@@ -20,9 +20,9 @@ from wilsonian.theory._expansion import ResolventExpansion
 #: :mod:`wilsonian.theory._expansion` (≤ 1e-14 relative); below it, the direct sums are as
 #: fast and exact.
 EXPANSION_MIN_MODES = 512
-#: Spectra with a positive eigenvalue below this use the direct sums: 1/(c + t) at t = 0
-#: could overflow.
-_EXPANSION_MIN_EIGENVALUE = 1e-250
+#: Spectra with a positive eigenvalue below this use the direct sums, which handle them as
+#: the pre-expansion code did: 1/(c + t)² at t = 0 would overflow for c ≲ 1e-154.
+_EXPANSION_MIN_EIGENVALUE = 1e-150
 
 
 class ResolventSums:

@@ -36,14 +36,14 @@ def ridge_flow(spectrum: Spectrum | np.ndarray, ridge: float, coefficients=None)
     σ²(0) = σ² + Σ_k λ_k (everything integrated out); σ²(M) = σ² (+ unresolved tail mass).
     """
     modes = as_modes(spectrum, coefficients if coefficients is not None else
-                     (None if isinstance(spectrum, Spectrum) else np.zeros(np.shape(spectrum))))
+                     (None if isinstance(spectrum, (Spectrum, Modes)) else np.zeros(np.shape(spectrum))))
     return _flow(modes, check_ridge(ridge))
 
 
 def learnability(spectrum: Spectrum | np.ndarray, etas, ridge: float, coefficients=None) -> np.ndarray:
     """L_k(η) = ηλ_k/(ηλ_k + σ²(k)) with the running ridge, shape (n_eta, M)."""
     modes = as_modes(spectrum, coefficients if coefficients is not None else
-                     (None if isinstance(spectrum, Spectrum) else np.zeros(np.shape(spectrum))))
+                     (None if isinstance(spectrum, (Spectrum, Modes)) else np.zeros(np.shape(spectrum))))
     eta = as_etas(etas)
     running = _flow(modes, check_ridge(ridge))[1:]
     signal = eta[:, None] * modes.eigenvalues[None, :]
@@ -51,6 +51,10 @@ def learnability(spectrum: Spectrum | np.ndarray, etas, ridge: float, coefficien
     with np.errstate(invalid="ignore", divide="ignore"):
         values = signal / denominator
     return np.where(denominator > 0, values, 0.0)
+
+
+#: Cutoff tables (2·(M + 1) floats each) kept per Modes.
+_CUTOFF_TABLES_KEPT = 4
 
 
 def _cutoff_table(modes: Modes, ridge: float, threshold: float) -> tuple[np.ndarray, np.ndarray]:
@@ -63,6 +67,8 @@ def _cutoff_table(modes: Modes, ridge: float, threshold: float) -> tuple[np.ndar
     key = ("cutoff", ridge, threshold)
     table = modes.cache.get(key)
     if table is None:
+        if len(modes.cache) >= _CUTOFF_TABLES_KEPT:  # a sweep over ridges keeps the latest few
+            modes.cache.pop(next(iter(modes.cache)))
         flow = _flow(modes, ridge)
         lam = modes.eigenvalues
         with np.errstate(divide="ignore", invalid="ignore"):
@@ -116,7 +122,7 @@ def renormalized_ridge(spectrum: Spectrum | np.ndarray, etas, ridge: float, thre
                        coefficients=None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(κ*(η), σ_eff²(η), all_learnable(η)) for the threshold T."""
     modes = as_modes(spectrum, coefficients if coefficients is not None else
-                     (None if isinstance(spectrum, Spectrum) else np.zeros(np.shape(spectrum))))
+                     (None if isinstance(spectrum, (Spectrum, Modes)) else np.zeros(np.shape(spectrum))))
     return _cutoff_and_ridge(modes, as_etas(etas), check_ridge(ridge), check_threshold(threshold))
 
 
