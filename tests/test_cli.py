@@ -197,12 +197,28 @@ def test_run_topk_matches_dense_where_truncation_is_harmless(first_run, tmp_path
     assert np.allclose(sb_topk[within], sb_dense[within], rtol=0.01)
 
 
+def test_run_topk_tolerance_and_extra_modes(tmp_path, capsys):
+    code, _, _ = run_cli(["run", "--solver", "topk", "--k", "60", "--tol", "1e-13", "--extra-modes", "20",
+                          "--out", str(tmp_path / "tk"), "--no-cache", *FAST], capsys)
+    assert code == 0
+    results = json.loads((tmp_path / "tk" / "results.json").read_text())
+    solver = results["spectrum"]["eigensolver"]
+    assert len(results["spectrum"]["eigenvalues"]) == 60 and solver["extra_modes"] == 20
+    assert solver["tol"] == 1e-13 and len(solver["residual_norms"]) == 60
+    assert max(solver["residual_norms"]) <= 1e-13
+    config = json.loads((tmp_path / "tk" / "config.json").read_text())
+    assert config["tol"] == 1e-13 and config["extra_modes"] == 20
+
+
 @pytest.mark.parametrize("extra, word", [
     (["--k", "10"], "--k"),
     (["--solver", "topk"], "--k"),
     (["--solver", "lanczos", "--k", "5"], "solver"),
     (["--scheduler", "tcp://127.0.0.1:1"], "scheduler"),
     (["--device", "tpu"], "device"),
+    (["--tol", "1e-12"], "--tol"),
+    (["--solver", "topk", "--k", "5", "--tol", "0"], "--tol"),
+    (["--solver", "topk", "--k", "5", "--extra-modes", "-1"], "--extra-modes"),
 ])
 def test_large_pool_option_errors(tmp_path, capsys, extra, word):
     code, _, err = run_cli(["run", "--out", str(tmp_path / "o"), "--no-cache", *FAST, *extra], capsys)

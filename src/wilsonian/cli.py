@@ -102,6 +102,10 @@ def build_parser() -> argparse.ArgumentParser:
                      help="dense (every mode; stores K), topk (the top --k modes without storing K) or dask "
                           "(topk on a Dask cluster)")
     big.add_argument("--k", type=int, help="modes to resolve with --solver topk/dask")
+    big.add_argument("--tol", type=float, help="eigensolver tolerance for --solver topk/dask: residual ‖Kv − wv‖/w_1 "
+                                               "(default 1e-12; 5e-14 for y_k to ~1e-8, above √N·2.2e-16)")
+    big.add_argument("--extra-modes", type=int, default=0,
+                     help="resolve this many modes beyond --k and keep --k (the last modes converge slowest)")
     big.add_argument("--scheduler", help="Dask scheduler address for --solver dask (default: a local cluster)")
     big.add_argument("--device", help="cpu or cuda: kernels and the dense eigensystem with PyTorch")
 
@@ -148,7 +152,8 @@ def _run(args: argparse.Namespace) -> int:
         activation=args.activation, depth=args.depth, weight_var=args.weight_var, bias_var=args.bias_var,
         ridge=args.ridge, threshold=args.threshold, etas=args.etas, trials=args.trials, replace=args.replace,
         seed=args.seed, out=args.out, cache_dir=args.cache_dir, no_cache=args.no_cache, quiet=args.quiet,
-        nongaussian=args.nongaussian, solver=args.solver, k=args.k, scheduler=args.scheduler, device=args.device,
+        nongaussian=args.nongaussian, solver=args.solver, k=args.k, tol=args.tol,
+        extra_modes=args.extra_modes, scheduler=args.scheduler, device=args.device,
     )
     result = run(config)
     out = write_outputs(result, config.out)

@@ -63,6 +63,8 @@ class RunConfig:
     nongaussian: bool = False
     solver: str = "dense"
     k: int | None = None
+    tol: float | None = None
+    extra_modes: int = 0
     scheduler: str | None = None
     device: str | None = None
 
@@ -75,6 +77,12 @@ class RunConfig:
                 raise WilsonianError("--k goes with --solver topk or dask (the dense solver resolves every mode)")
         elif self.k is None or self.k < 1:
             raise WilsonianError(f"--solver {self.solver} needs --k, the number of modes to resolve (≥ 1)")
+        if self.solver == "dense" and (self.tol is not None or self.extra_modes):
+            raise WilsonianError("--tol and --extra-modes go with --solver topk or dask")
+        if self.tol is not None and not (np.isfinite(self.tol) and 0 < self.tol < 1):
+            raise WilsonianError(f"--tol must lie strictly between 0 and 1, got {self.tol}")
+        if self.extra_modes < 0:
+            raise WilsonianError(f"--extra-modes must be ≥ 0, got {self.extra_modes}")
         if self.scheduler is not None and self.solver != "dask":
             raise WilsonianError("--scheduler goes with --solver dask")
         if self.device is not None:
@@ -178,7 +186,10 @@ def cached_spectrum(
 
 def cached_topk_spectrum(pool: Pool, spec: KernelSpec, config: RunConfig, cache: ArtifactCache) -> Spectrum:
     """The top-k spectrum without storing K (``--solver topk``, or ``dask`` on a cluster), cached."""
-    key = artifact_key("topk-spectrum", pool=pool_digest(pool), kernel=spec.as_dict(), k=config.k, seed=config.seed)
+    solver = {"k": config.k + config.extra_modes, "seed": config.seed}
+    if config.tol is not None:
+        solver["tol"] = config.tol
+    key = artifact_key("topk-spectrum", pool=pool_digest(pool), kernel=spec.as_dict(), **solver)
     hit = cache.load("spectrum", key)
     if hit is not None:
         return _spectrum_from_arrays(hit, pool.n)
@@ -186,15 +197,20 @@ def cached_topk_spectrum(pool: Pool, spec: KernelSpec, config: RunConfig, cache:
     if config.solver == "dask":
         from wilsonian.distributed import topk_spectrum_dask
 
-        spectrum = topk_spectrum_dask(pool.X, pool.y, spec, config.k, scheduler=config.scheduler, seed=config.seed,
-                                      progress=not config.quiet, n_vectors=0)
+        spectrum = topk_spectrum_dask(pool.X, pool.y, spec, solver["k"], scheduler=config.scheduler,
+                                      progress=not config.quiet, n_vectors=0, **_solver_options(solver))
     else:
         from wilsonian.topk import topk_spectrum
 
-        spectrum = topk_spectrum(pool.X, pool.y, spec, config.k, seed=config.seed, progress=not config.quiet,
-                                 n_vectors=0)
+        spectrum = topk_spectrum(pool.X, pool.y, spec, solver["k"], progress=not config.quiet, n_vectors=0,
+                                 **_solver_options(solver))
     cache.save("spectrum", key, **_spectrum_to_arrays(spectrum))
-    return spectrum
+    # The last resolved modes converge slowest: --extra-modes resolves more and keeps --k.
+    return spectrum.truncated(config.k) if config.extra_modes else spectrum
+
+
+def _solver_options(solver: dict) -> dict:
+    return {name: solver[name] for name in ("seed", "tol") if name in solver}
 
 
 def _plain(value: Any) -> Any:
@@ -393,6 +409,11 @@ def run(config: RunConfig) -> RunResult:
             key: meta.get(key) for key in ("solver", "backend", "k", "passes", "all_converged", "residual_norms",
                                            "eigenvalue_error_estimates", "tol")
         }
+        # With --extra-modes the solver resolved more than it kept: report the kept ones.
+        for key in ("residual_norms", "eigenvalue_error_estimates"):
+            if results["spectrum"]["eigensolver"][key] is not None:
+                results["spectrum"]["eigensolver"][key] = list(meta[key])[: spectrum.n_modes]
+        results["spectrum"]["eigensolver"]["extra_modes"] = config.extra_modes
         _progress(quiet, f"truncation: predictions change by ≤ 1% up to eta = {bound.bound:g} ({bound.statement})")
     info = {"timings_s": timings, "cache": cache.summary(), "version": __version__}
     result = RunResult(config, pool, spectrum, curve, curves, results, info)
