@@ -923,18 +923,18 @@ def plot_toy(results: dict, path_stem: str | os.PathLike) -> tuple[Path, Path]:
     spacing = float(np.ptp(x)) / max(x.size - 1, 1) or 1.0
     offsets = (np.arange(len(entries)) - (len(entries) - 1) / 2) * 0.08 * spacing
     fine = np.linspace(x.min(), x.max(), 200)
-    left.axhline(0.0, color="tab:green", lw=2, label="standard theory (EK, Gaussian RG)")
+    standard = left.axhline(0.0, color="tab:green", lw=2)
+    handles, labels = [standard], ["standard theory (EK, Gaussian RG)"]
     for i, entry in enumerate(entries):
         color = _SERIES_COLORS[i % len(_SERIES_COLORS)]
         lam = float(entry["lambda_high"])
-        left.errorbar(
+        points = left.errorbar(
             x + offsets[i], entry["predictor_mean"], yerr=entry["predictor_se"], fmt="o",
-            ms=3.5, capsize=2.5, color=color, label=f"Monte Carlo, $\\lambda_>={lam:g}$",
+            ms=3.5, capsize=2.5, color=color,
         )
-        left.plot(
-            fine, float(entry["theory_slope"]) * fine, "--", color=color,
-            label=f"reweighting theory, $\\lambda_>={lam:g}$",
-        )
+        (line,) = left.plot(fine, float(entry["theory_slope"]) * fine, "--", color=color)
+        handles.append((points, line))
+        labels.append(f"$\\lambda_>={lam:g}$")
     left.set_xlabel("$x$")
     left.set_ylabel(r"average predictor $\bar f(x)$ (± SE)")
     left.set_title(
@@ -942,7 +942,14 @@ def plot_toy(results: dict, path_stem: str | os.PathLike) -> tuple[Path, Path]:
         f"$\\sigma^2$={params['ridge']:g}, m={int(params.get('trials', 0)):,} trials",
         fontsize=10,
     )
-    left.legend(fontsize=7.5)
+    # The predictors are lines through the origin: the legend goes in an empty quadrant, one
+    # entry per λ_> (points and dashed line together).
+    from matplotlib.legend_handler import HandlerTuple
+
+    falling = sum(float(e["theory_slope"]) for e in entries) <= 0
+    left.legend(handles, labels, fontsize=7, loc="upper right" if falling else "upper left",
+                handler_map={tuple: HandlerTuple(ndivide=None)}, title_fontsize=7,
+                title="points: Monte Carlo ± SE\ndashed: reweighting theory")
 
     lams = np.array([float(e["lambda_high"]) for e in entries])
     dense = np.linspace(0.0, max(float(lams.max()), 0.1) * 1.05, 60)
