@@ -198,15 +198,19 @@ def test_run_topk_matches_dense_where_truncation_is_harmless(first_run, tmp_path
 
 
 def test_run_topk_tolerance_and_extra_modes(tmp_path, capsys):
-    code, _, _ = run_cli(["run", "--solver", "topk", "--k", "60", "--tol", "1e-13", "--extra-modes", "20",
-                          "--out", str(tmp_path / "tk"), "--no-cache", *FAST], capsys)
-    assert code == 0
-    results = json.loads((tmp_path / "tk" / "results.json").read_text())
-    solver = results["spectrum"]["eigensolver"]
-    assert len(results["spectrum"]["eigenvalues"]) == 60 and solver["extra_modes"] == 20
-    assert solver["tol"] == 1e-13 and len(solver["residual_norms"]) == 60
-    assert max(solver["residual_norms"]) <= 1e-13
-    config = json.loads((tmp_path / "tk" / "config.json").read_text())
+    args = ["run", "--solver", "topk", "--k", "60", "--tol", "1e-13", "--extra-modes", "20",
+            "--cache-dir", str(tmp_path / "cache"), *FAST]
+    results = []
+    for name in ("first", "cached"):  # the second run reads the spectrum back from the cache
+        code, _, _ = run_cli([*args, "--out", str(tmp_path / name)], capsys)
+        assert code == 0
+        results.append(json.loads((tmp_path / name / "results.json").read_text()))
+        solver = results[-1]["spectrum"]["eigensolver"]
+        assert len(results[-1]["spectrum"]["eigenvalues"]) == 60 and solver["extra_modes"] == 20
+        assert solver["tol"] == 1e-13 and len(solver["residual_norms"]) == 60
+        assert max(solver["residual_norms"]) <= 1e-13
+    assert results[0]["spectrum"]["eigenvalues"] == results[1]["spectrum"]["eigenvalues"]
+    config = json.loads((tmp_path / "first" / "config.json").read_text())
     assert config["tol"] == 1e-13 and config["extra_modes"] == 20
 
 

@@ -185,32 +185,31 @@ def cached_spectrum(
 
 
 def cached_topk_spectrum(pool: Pool, spec: KernelSpec, config: RunConfig, cache: ArtifactCache) -> Spectrum:
-    """The top-k spectrum without storing K (``--solver topk``, or ``dask`` on a cluster), cached."""
-    solver = {"k": config.k + config.extra_modes, "seed": config.seed}
-    if config.tol is not None:
-        solver["tol"] = config.tol
-    key = artifact_key("topk-spectrum", pool=pool_digest(pool), kernel=spec.as_dict(), **solver)
+    """The top-k spectrum without storing K (``--solver topk``, or ``dask`` on a cluster), cached.
+
+    With ``--extra-modes E`` the solver resolves (and the cache holds) k + E modes and the
+    top k are kept: the last resolved modes converge slowest.
+    """
+    resolved = config.k + config.extra_modes
+    options = {"seed": config.seed} if config.tol is None else {"seed": config.seed, "tol": config.tol}
+    key = artifact_key("topk-spectrum", pool=pool_digest(pool), kernel=spec.as_dict(), k=resolved, **options)
     hit = cache.load("spectrum", key)
     if hit is not None:
-        return _spectrum_from_arrays(hit, pool.n)
-    _progress(config.quiet, f"eigensolver: {config.solver}, top {config.k} of N = {pool.n} without storing K")
-    if config.solver == "dask":
-        from wilsonian.distributed import topk_spectrum_dask
-
-        spectrum = topk_spectrum_dask(pool.X, pool.y, spec, solver["k"], scheduler=config.scheduler,
-                                      progress=not config.quiet, n_vectors=0, **_solver_options(solver))
+        spectrum = _spectrum_from_arrays(hit, pool.n)
     else:
-        from wilsonian.topk import topk_spectrum
+        _progress(config.quiet, f"eigensolver: {config.solver}, top {resolved} of N = {pool.n} without storing K")
+        if config.solver == "dask":
+            from wilsonian.distributed import topk_spectrum_dask
 
-        spectrum = topk_spectrum(pool.X, pool.y, spec, solver["k"], progress=not config.quiet, n_vectors=0,
-                                 **_solver_options(solver))
-    cache.save("spectrum", key, **_spectrum_to_arrays(spectrum))
-    # The last resolved modes converge slowest: --extra-modes resolves more and keeps --k.
+            spectrum = topk_spectrum_dask(pool.X, pool.y, spec, resolved, scheduler=config.scheduler,
+                                          progress=not config.quiet, n_vectors=0, **options)
+        else:
+            from wilsonian.topk import topk_spectrum
+
+            spectrum = topk_spectrum(pool.X, pool.y, spec, resolved, progress=not config.quiet, n_vectors=0,
+                                     **options)
+        cache.save("spectrum", key, **_spectrum_to_arrays(spectrum))
     return spectrum.truncated(config.k) if config.extra_modes else spectrum
-
-
-def _solver_options(solver: dict) -> dict:
-    return {name: solver[name] for name in ("seed", "tol") if name in solver}
 
 
 def _plain(value: Any) -> Any:
