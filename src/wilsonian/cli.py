@@ -144,7 +144,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from wilsonian.pipeline import RunConfig, run, summary_table, write_outputs
+    from wilsonian.atomic import check_output_dir
+    from wilsonian.pipeline import RunConfig, output_guards, run, summary_table, write_outputs
 
     config = RunConfig(
         dataset=args.dataset, data_dir=args.data_dir, data_file=args.data_file, classes=args.classes,
@@ -155,6 +156,8 @@ def _run(args: argparse.Namespace) -> int:
         nongaussian=args.nongaussian, solver=args.solver, k=args.k, tol=args.tol,
         extra_modes=args.extra_modes, scheduler=args.scheduler, device=args.device,
     )
+    config.validate()
+    check_output_dir(config.out, output_guards(config))  # before any work
     result = run(config)
     out = write_outputs(result, config.out)
     print(summary_table(result))

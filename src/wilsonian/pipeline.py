@@ -17,12 +17,12 @@ import tempfile
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Iterable, Iterator
 
 import numpy as np
 
 from wilsonian import __version__, theory
-from wilsonian.atomic import to_json
+from wilsonian.atomic import check_output_dir, to_json, write_manifest
 from wilsonian.data import Pool, build_pool
 from wilsonian.errors import WilsonianError
 from wilsonian.gp import LearningCurve, check_etas, learning_curve
@@ -474,27 +474,42 @@ def summary_table(result: RunResult) -> str:
 
 
 @contextlib.contextmanager
-def staged_output(out_dir: str | Path) -> Iterator[Path]:
+def staged_output(out_dir: str | Path, protected: Iterable[tuple[str, Any]] = ()) -> Iterator[Path]:
     """Yield an empty staging directory that replaces ``out_dir`` only if the block succeeds.
 
     A failure anywhere leaves ``out_dir`` exactly as it was (absent, or the previous run's).
+    ``out_dir`` is checked with :func:`wilsonian.atomic.check_output_dir` before staging and
+    again just before the swap, so a folder that is not wilsonian's own is never replaced.
+    The staging directory gets a manifest of what the run wrote.
     """
-    out_dir = Path(out_dir)
-    if out_dir.exists() and not out_dir.is_dir():
-        raise WilsonianError(f"--out {out_dir} exists and is not a directory; choose a directory path")
+    protected = list(protected)
+    out_dir = check_output_dir(out_dir, protected)
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", suffix=".tmp", dir=out_dir.parent))
     try:
         yield staging
+        write_manifest(staging)
+        check_output_dir(out_dir, protected)
         _replace_directory(staging, out_dir)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
 
 
+def output_guards(config: RunConfig) -> list[tuple[str, Any]]:
+    """The paths that a run's ``--out`` must not equal or contain: its inputs and its cache."""
+    data_dir = config.data_dir
+    if data_dir is None:
+        from wilsonian.data import default_data_dir
+
+        data_dir = default_data_dir(config.dataset)
+    return [("the data file", config.data_file), ("the data directory", data_dir),
+            ("the cache directory", config.cache_dir or default_cache_dir())]
+
+
 def write_outputs(result: RunResult, out_dir: str | Path, *, figures: bool = True) -> Path:
     """Write all outputs of a run into ``out_dir`` atomically (see :func:`staged_output`)."""
-    with staged_output(out_dir) as staging:
+    with staged_output(out_dir, output_guards(result.config)) as staging:
         (staging / "results.json").write_text(to_json(result.results) + "\n")
         (staging / "config.json").write_text(to_json(result.results["config"]) + "\n")
         (staging / "run_info.json").write_text(to_json(result.info) + "\n")

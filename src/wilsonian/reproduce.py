@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from wilsonian.atomic import to_json
+from wilsonian.atomic import check_output_dir, to_json
 from wilsonian.data import default_data_dir
 from wilsonian.errors import WilsonianError
 from wilsonian.pipeline import RunConfig, RunResult, run, staged_output
@@ -35,6 +35,19 @@ TASKS: dict[str, list[tuple[str, str]]] = {
     "digits": [("8", "9"), ("0", "1")],
 }
 PAPER_POOL_SIZE = 10_000  # the paper's tasks have N ≈ 10,000
+
+
+def _guards(args: argparse.Namespace) -> list[tuple[str, Any]]:
+    """The paths that ``--out`` must not equal or contain (see ``pipeline.output_guards``)."""
+    from wilsonian.store import default_cache_dir
+
+    guards: list[tuple[str, Any]] = [("the data directory", getattr(args, "data_dir", None))]
+    dataset = getattr(args, "dataset", None)
+    if hasattr(args, "data_dir") and not args.data_dir:
+        guards.append(("the data directory", default_data_dir(dataset or "fashion-mnist")))
+    if hasattr(args, "cache_dir"):
+        guards.append(("the cache directory", args.cache_dir or default_cache_dir()))
+    return guards
 
 
 def _say(args: argparse.Namespace, message: str) -> None:
@@ -112,7 +125,7 @@ def fig1(args: argparse.Namespace) -> Path:
     fig.subplots_adjust(wspace=0.3)
     fig.suptitle(f"Fig. 1: empirical MSE vs theories, σ² = {args.ridge:g}, T = {args.threshold:g}", fontsize=10)
     record = {"figure": "fig1", "dataset": dataset, "tasks": [_task_record(r) for r in results]}
-    with staged_output(args.out) as staging:
+    with staged_output(args.out, _guards(args)) as staging:
         plots.save_figure(fig, staging / "fig1")
         (staging / "fig1.json").write_text(to_json(record) + "\n")
         (staging / "config.json").write_text(to_json([r.results["config"] for r in results]) + "\n")
@@ -164,7 +177,7 @@ def fig4(args: argparse.Namespace) -> Path:
         record["tasks"].append(task)
     fig.subplots_adjust(wspace=0.3)
     fig.suptitle("Fig. 4: effect of the learnability threshold T on the RG prediction", fontsize=10)
-    with staged_output(args.out) as staging:
+    with staged_output(args.out, _guards(args)) as staging:
         plots.save_figure(fig, staging / "fig4")
         (staging / "fig4.json").write_text(to_json(record) + "\n")
         (staging / "config.json").write_text(to_json([r.results["config"] for r in results]) + "\n")
@@ -221,7 +234,7 @@ def fig2(args: argparse.Namespace) -> Path:
     pairs = list(zip(chosen[0::2], chosen[1::2])) if len(chosen) % 2 == 0 else [(chosen[0], m) for m in chosen[1:]]
     dataset, tasks = task_spectra(args)
     record: dict[str, Any] = {"figure": "fig2", "dataset": dataset, "pairs": pairs, "tasks": []}
-    with staged_output(args.out) as staging:
+    with staged_output(args.out, _guards(args)) as staging:
         for config, pool, spectrum in tasks:
             phi = spectrum.eigenfunctions
             modes.plot_joint_pairs(phi, pairs, staging / f"fig2_{_slug(pool)}", title=_pool_title(pool))
@@ -245,7 +258,7 @@ def fig5(args: argparse.Namespace) -> Path:
 
     dataset, tasks = task_spectra(args)
     record: dict[str, Any] = {"figure": "fig5", "dataset": dataset, "tasks": []}
-    with staged_output(args.out) as staging:
+    with staged_output(args.out, _guards(args)) as staging:
         for config, pool, spectrum in tasks:
             phi = spectrum.eigenfunctions
             # modes with λ at round-off level are numerically arbitrary directions: leave them out
@@ -274,7 +287,7 @@ def _toy_outputs(args: argparse.Namespace, *, lambda_highs, trials, lambda1, rid
                               degree=degree, seed=args.seed, workers=workers, progress=not args.quiet)
     config = {"command": stem, "lambda_highs": list(lambda_highs), "trials": trials, "lambda1": lambda1,
               "ridge": ridge, "n": n, "degree": degree, "seed": args.seed}
-    with staged_output(args.out) as staging:
+    with staged_output(args.out, _guards(args)) as staging:
         toy.plot_toy(results, staging / stem)
         (staging / "toy.json").write_text(to_json(results) + "\n")
         (staging / "config.json").write_text(to_json(config) + "\n")
@@ -298,12 +311,14 @@ def main(args: argparse.Namespace) -> int:
     figure = FIGURES.get(args.figure)
     if figure is None:
         raise WilsonianError(f"unknown figure {args.figure!r}; choose one of {', '.join(sorted(FIGURES))}")
+    check_output_dir(args.out, _guards(args))  # before any work
     out = figure(args)
     print(f"wrote {out}")
     return 0
 
 
 def toy_command(args: argparse.Namespace) -> int:
+    check_output_dir(args.out, _guards(args))  # before any work
     out = _toy_outputs(args, lambda_highs=tuple(args.lambda_high), trials=args.trials, lambda1=args.lambda1,
                        ridge=args.ridge, n=args.n, degree=args.degree, workers=args.workers, stem="toy")
     print(f"wrote {out}")
