@@ -116,7 +116,8 @@ def test_operator_equals_dense_product(kind):
     op = KernelOperator(X, spec, tile=50)  # tiles that do not divide N
     assert np.allclose(op(V), K @ V, rtol=0, atol=1e-12 * np.abs(K).sum(axis=1).max())
     assert op.passes == 1
-    assert np.array_equal(kernel_rows(X, spec, 40, 90)[:, 40:90], K[40:90, 40:90])
+    # Rows and the symmetric matrix come from BLAS products of different shapes, whose
+    # summation order (and so the last bit) depends on the CPU's BLAS kernels.
     assert np.allclose(kernel_rows(X, spec, 40, 90), K[40:90], rtol=1e-14, atol=0)
 
 
