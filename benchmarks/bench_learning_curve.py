@@ -27,7 +27,7 @@ from common import best_time, print_table, row  # noqa: E402
 from wilsonian.data import build_pool, default_data_dir  # noqa: E402
 from wilsonian.gp import learning_curve  # noqa: E402
 from wilsonian.kernels import nngp  # noqa: E402
-from wilsonian.pipeline import default_etas  # noqa: E402
+from wilsonian.app.run import default_etas  # noqa: E402
 
 
 def make_kernel(n: int, seed: int = 0):

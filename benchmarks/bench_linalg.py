@@ -1,4 +1,4 @@
-"""Benchmark: wilsonian.linalg.symmetric_eigensystem against numpy.linalg.eigh.
+"""Benchmark: wilsonian.spectrum.symmetric_eigensystem against numpy.linalg.eigh.
 
 The matrix is an NNGP kernel (one-hidden-layer ReLU arc-cosine kernel of N random unit
 vectors in 784 dimensions), the kind of matrix the library decomposes. Each measurement runs
@@ -75,7 +75,7 @@ def _reset_peak_memory() -> None:
 
 def _child(matrix_path: str, target_path: str, which: str, n_vectors: int, result_path: str) -> None:
     """Run one measurement; print a JSON line with seconds and peak memory above the input."""
-    from wilsonian.linalg import symmetric_eigensystem
+    from wilsonian.spectrum import symmetric_eigensystem
 
     K = np.load(matrix_path)
     y = np.load(target_path)

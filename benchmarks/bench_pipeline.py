@@ -56,7 +56,7 @@ def _child(args: list[str]) -> tuple[float, str, int]:
 def run(n: int = 10_000) -> list[dict]:
     dataset = "fashion-mnist" if default_data_dir("fashion-mnist") is not None else "gaussian"
     with tempfile.TemporaryDirectory() as tmp:
-        cmd = [sys.executable, "-m", "wilsonian.cli", "run", "--dataset", dataset, "--n-pool", str(n),
+        cmd = [sys.executable, "-m", "wilsonian", "run", "--dataset", dataset, "--n-pool", str(n),
                "--no-cache", "--quiet", "--out", str(Path(tmp) / "out")]
         if dataset == "fashion-mnist":
             cmd += ["--classes", "0,9"]

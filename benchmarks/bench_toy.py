@@ -130,7 +130,7 @@ def run(
 
 def normals_rows(count: int = 10_000_000) -> list[dict]:
     """Seconds per 10⁷ N(0, 1) draws: NumPy's vectorized call and the compiled loop."""
-    from wilsonian._toy_kernels import fill_standard_normals as numba_generator_fill
+    from wilsonian.toy._kernels import fill_standard_normals as numba_generator_fill
 
     out = np.empty(count)
     out.fill(0.0)  # touched: no page faults inside the timings (np.zeros maps them lazily)

@@ -16,7 +16,7 @@ def numbers(path):
         results["config"].pop(key)
     return results
 
-from wilsonian.cli import main
+from wilsonian.app.cli import main
 
 FAST = ["--etas", "5,10,20,40", "--trials", "3", "--quiet"]
 
@@ -154,7 +154,7 @@ def test_failed_run_keeps_previous_results(first_run, tmp_path, capsys):
 
 def test_errors_have_no_traceback_in_a_real_process(tmp_path):
     proc = subprocess.run(
-        [sys.executable, "-m", "wilsonian.cli", "run", "--threshold", "2", "--out", str(tmp_path / "o")],
+        [sys.executable, "-m", "wilsonian", "run", "--threshold", "2", "--out", str(tmp_path / "o")],
         capture_output=True, text=True,
     )
     assert proc.returncode == 2

@@ -1,19 +1,18 @@
-"""The Dask path (issue 7): chunked pools, the distributed operator, same numbers as in memory."""
+"""The Dask path: chunked pools, the distributed operator, same numbers as in memory."""
 
 import numpy as np
 import pytest
 
 distributed = pytest.importorskip("dask.distributed")
 
-from wilsonian.distributed import (  # noqa: E402
+from wilsonian.operators.dask_cluster import (  # noqa: E402
     DaskKernelOperator,
     load_pool_stack,
     save_pool_stack,
-    topk_spectrum_dask,
 )
 from wilsonian.errors import WilsonianError  # noqa: E402
 from wilsonian.kernels import KernelSpec  # noqa: E402
-from wilsonian.topk import topk_spectrum  # noqa: E402
+from wilsonian.spectrum import topk_spectrum, topk_spectrum_dask  # noqa: E402
 
 
 

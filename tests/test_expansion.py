@@ -8,6 +8,7 @@ import pytest
 
 from wilsonian import theory
 from wilsonian.theory import _sums
+from wilsonian.spectrum import Spectrum
 from wilsonian.theory._expansion import ResolventExpansion
 
 T_VALUES = np.concatenate([[0.0], np.geomspace(1e-18, 1e4, 90)])
@@ -65,7 +66,7 @@ def test_small_spectra_use_the_exact_sums_and_large_ones_the_expansion():
                                  np.ones(_sums.EXPANSION_MIN_MODES - 1))
     large = theory.prepare_modes(np.geomspace(1, 1e-3, _sums.EXPANSION_MIN_MODES),
                                  np.ones(_sums.EXPANSION_MIN_MODES))
-    assert small.resolvent.exact and not large.resolvent.exact
+    assert _sums.resolvent(small).exact and not _sums.resolvent(large).exact
 
 
 @pytest.mark.parametrize("ridge", [0.0, 1e-14, 1e-8, 1e-3, 1.0])
@@ -81,10 +82,10 @@ def test_theories_through_the_expansion_equal_exact_ones(monkeypatch, ridge, nam
         return modes, sb, rg, theory.ek_error(modes, eta, ridge)
 
     modes, sb, rg, ek = all_theories()
-    assert not modes.resolvent.exact
+    assert not _sums.resolvent(modes).exact
     monkeypatch.setattr(_sums, "EXPANSION_MIN_MODES", 10**9)
     exact_modes, sb_exact, rg_exact, ek_exact = all_theories()
-    assert exact_modes.resolvent.exact
+    assert _sums.resolvent(exact_modes).exact
     finite = np.isfinite(sb_exact.error)
     assert np.array_equal(finite, np.isfinite(sb.error))
     np.testing.assert_allclose(sb.kappa, sb_exact.kappa, rtol=1e-12, atol=0)
@@ -119,8 +120,9 @@ def test_replaced_modes_do_not_share_cached_tables():
     modes = theory.prepare_modes(lam, np.ones(50))
     eta = np.array([5.0, 40.0])
     theory.rg_prediction(modes, eta, 0.1)  # fills the cutoff table for (0.1, 0.5)
-    with_tail = dataclasses.replace(modes, tail_mass=5.0)
+    with_tail = dataclasses.replace(modes, trace=modes.trace + 5.0)  # tail mass 5
     expected = theory.rg_prediction(
-        theory.Modes(modes.eigenvalues, modes.coefficients, 5.0, 0.0), eta, 0.1).renormalized_ridge
+        Spectrum.from_modes(modes.eigenvalues, modes.target_coefficients, trace=modes.trace + 5.0),
+        eta, 0.1).renormalized_ridge
     np.testing.assert_array_equal(theory.rg_prediction(with_tail, eta, 0.1).renormalized_ridge, expected)
     assert np.all(expected >= 5.1)  # the tail mass is in the ridge

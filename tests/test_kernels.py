@@ -19,7 +19,7 @@ import numpy as np
 import pytest
 from scipy.special import erf
 
-from wilsonian import kernels
+from wilsonian.kernels import fully_connected as kernels
 from wilsonian.errors import WilsonianError
 from wilsonian.kernels import KernelSpec, kernel_diagonal, nngp, ntk
 

@@ -1,4 +1,4 @@
-"""Tests of wilsonian.linalg.symmetric_eigensystem (THEORY.md §1 eigenproblem on the pool).
+"""Tests of wilsonian.spectrum.symmetric_eigensystem (THEORY.md §1 eigenproblem on the pool).
 
 Matrices are built with a known eigensystem (K = Q diag(λ) Qᵀ, λ over 15 decades) so that
 the results are checked against the exact answer, and on an NNGP (ReLU arc-cosine) kernel,
@@ -10,9 +10,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from wilsonian import linalg
+from wilsonian.spectrum import dense as linalg
 from wilsonian.errors import WilsonianError
-from wilsonian.linalg import symmetric_eigensystem
+from wilsonian.spectrum import symmetric_eigensystem
 
 
 def random_orthogonal(n: int, rng: np.random.Generator) -> np.ndarray:

@@ -1,4 +1,4 @@
-"""Tests for wilsonian.modes: Gaussian/Cauchy mode statistics and fourth cumulants.
+"""Tests for wilsonian.mode_stats (and its figures): Gaussian/Cauchy mode statistics and fourth cumulants.
 
 Everything is checked against closed forms (MLE formulas, score equations, cumulants of
 known laws and of linear mixtures), against SciPy's reference routines, or against Monte
@@ -15,18 +15,28 @@ import numpy as np
 import pytest
 import scipy.stats
 
-import wilsonian.modes as modes_module
+import wilsonian.mode_stats as modes_module
 from wilsonian.errors import WilsonianError
-from wilsonian.modes import (
+from wilsonian.mode_stats import (
     FourthCumulant,
     ModeStatistics,
     cauchy_mle,
     fourth_cumulant,
     mode_statistics,
-    plot_gauss_vs_cauchy,
-    plot_joint_pairs,
-    plot_marginals,
 )
+from wilsonian.plots import gauss_vs_cauchy_figure, joint_pairs_figure, marginals_figure, save_figure
+
+
+def plot_joint_pairs(phi, pairs, stem, **options):
+    return save_figure(joint_pairs_figure(phi, pairs, **options), stem)
+
+
+def plot_gauss_vs_cauchy(stats, stem, **options):
+    return save_figure(gauss_vs_cauchy_figure(stats, **options), stem)
+
+
+def plot_marginals(phi, modes, stem, **options):
+    return save_figure(marginals_figure(phi, modes, **options), stem)
 
 N_LARGE = 20_000
 

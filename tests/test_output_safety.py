@@ -7,8 +7,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from wilsonian.atomic import MARKER, check_output_dir
-from wilsonian.cli import main
+from wilsonian.app.outputs import MARKER, check_output_dir
+from wilsonian.app.cli import main
 from wilsonian.errors import WilsonianError
 
 FAST = ["--etas", "5,10", "--trials", "2", "--quiet"]

@@ -5,7 +5,7 @@ import json
 import numpy as np
 import pytest
 
-from wilsonian.cli import main
+from wilsonian.app.cli import main
 
 COMMON = ["--dataset", "digits", "--trials", "3", "--etas", "5,10,20", "--quiet"]
 

@@ -1,4 +1,4 @@
-"""Optional PyTorch backend (issue 7): the same kernels, eigensystems and GP solves as NumPy."""
+"""Optional PyTorch backend: the same kernels, eigensystems and operator products as NumPy."""
 
 import sys
 
@@ -11,17 +11,16 @@ from wilsonian.kernels import KernelSpec
 torch = pytest.importorskip("torch")
 
 from wilsonian import gp  # noqa: E402
-from wilsonian.backends import (  # noqa: E402
+from wilsonian.operators.torch_device import (  # noqa: E402
     TorchKernelOperator,
     eigh_torch,
-    gp_solve_torch,
     kernel_torch,
     nngp_torch,
     ntk_torch,
     torch_available,
 )
-from wilsonian.linalg import symmetric_eigensystem  # noqa: E402
-from wilsonian.topk import topk_spectrum  # noqa: E402
+from wilsonian.spectrum import symmetric_eigensystem  # noqa: E402
+from wilsonian.spectrum import topk_spectrum  # noqa: E402
 
 
 
@@ -88,22 +87,23 @@ def test_eigensystem_matches_numpy(inputs):
     assert eigh_torch(K, y).eigenvectors is None
 
 
-def test_gp_solve_matches_numpy(inputs):
+def test_torch_operator_blocks_and_learning_curve_match_numpy(inputs):
+    """The operator seam: blocks computed on the device are the NumPy kernel's, so the exact
+    GP learning curve over the torch operator equals the one over the matrix in memory."""
     X1, _ = inputs
-    K = KernelSpec().matrix(X1)
+    spec = KernelSpec("ntk", "relu", 2, 2.0, 0.1)
+    K = spec.matrix(X1)
+    op = TorchKernelOperator(X1, spec, tile=64)
+    rows, cols = np.arange(0, 230, 3), np.arange(1, 230, 3)  # disjoint: see the NTK accuracy note
+    assert np.allclose(op.block(rows, cols), K[np.ix_(rows, cols)], rtol=1e-12, atol=1e-14)
+    square = op.block(rows)
+    assert np.array_equal(square, square.T)
+    assert np.allclose(np.diag(square), spec.diagonal(X1[rows]), rtol=1e-14, atol=0)
+    assert np.allclose(op.matrix(), K, rtol=1e-12, atol=1e-14)
     y = np.sign(X1[:, 1])
-    idx = np.arange(0, 230, 4)
-    ref = gp.posterior(K[np.ix_(idx, idx)], y[idx], K[:, idx], 1e-4)
-    got = gp_solve_torch(K[np.ix_(idx, idx)], y[idx], K[:, idx], 1e-4)
-    assert got.solver == "cholesky"
-    assert np.allclose(got.mean, ref.mean, rtol=1e-9, atol=1e-10)
-    # Duplicated training points with σ² = 0: singular, the eigendecomposition fallback.
-    dup = np.array([0, 1, 2, 2, 5, 5, 7])
-    ref = gp.posterior(K[np.ix_(dup, dup)], y[dup], K[:, dup], 0.0)
-    got = gp_solve_torch(K[np.ix_(dup, dup)], y[dup], K[:, dup], 0.0)
-    assert got.solver == ref.solver == "eigh"
-    assert np.allclose(got.mean, ref.mean, atol=1e-8)
-    assert np.allclose(got.mean[[0, 1, 2, 5, 7]], y[[0, 1, 2, 5, 7]], atol=1e-6)  # interpolates
+    ref = gp.learning_curve(K, y, [5, 40, 120], ridge=1e-4, trials=3, seed=2)
+    got = gp.learning_curve(op, y, [5, 40, 120], ridge=1e-4, trials=3, seed=2)
+    assert np.allclose(got.errors, ref.errors, rtol=1e-9, atol=0)
 
 
 def test_torch_operator_drives_the_topk_solver(inputs):
@@ -144,8 +144,6 @@ def test_bad_device_and_missing_torch(inputs, monkeypatch):
         nngp_torch(X1, device="tpu")
     with pytest.raises(WilsonianError, match="dtype"):
         nngp_torch(X1, dtype="int8")
-    with pytest.raises(WilsonianError, match="inconsistent shapes"):
-        gp_solve_torch(np.eye(3), np.ones(2), np.ones((4, 3)), 1e-3)
     monkeypatch.setitem(sys.modules, "torch", None)  # `import torch` now raises ImportError
     with pytest.raises(WilsonianError, match="pip install torch"):
         nngp_torch(X1)

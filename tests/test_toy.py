@@ -14,7 +14,8 @@ import pytest
 from numpy.polynomial import hermite_e
 from scipy import integrate, stats
 
-from wilsonian import _toy_kernels, atomic, toy
+from wilsonian import atomic, plots, toy
+from wilsonian.toy import _kernels as _toy_kernels
 from wilsonian.errors import WilsonianError
 
 PAPER = dict(lambda1=1.0, lambda_high=0.1, ridge=400.0, n=100, degree=5)
@@ -343,7 +344,7 @@ def test_results_and_figure(tmp_path):
     assert [e["lambda_high"] for e in results["results"]] == [0.0, 0.1]
     assert results["params"]["trials"] == 20_000 and results["params"]["seed"] == 1
     atomic.write_json(tmp_path / "toy.json", results)  # strict JSON, NaN → null
-    png, pdf = toy.plot_toy(results, tmp_path / "toy")
+    png, pdf = plots.save_figure(plots.toy_figure(results), tmp_path / "toy")
     assert png.read_bytes().startswith(b"\x89PNG") and pdf.read_bytes().startswith(b"%PDF")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["toy.json", "toy.pdf", "toy.png"]
 
@@ -380,7 +381,7 @@ def test_other_bad_input():
     with pytest.raises(WilsonianError):
         toy.toy_results(lambda_highs=(), trials=10)
     with pytest.raises(WilsonianError):
-        toy.plot_toy({"results": []}, "unused")
+        plots.toy_figure({"results": []})
 
 
 def test_chunk_generators_are_spawned_children():

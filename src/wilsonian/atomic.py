@@ -1,25 +1,32 @@
-"""Atomic file writes, and output folders that never replace what wilsonian did not write.
+"""Atomic file writes and directory swaps; output folders that never replace what wilsonian did not write.
 
-A reader (or a crash) never sees a half-written file.
+A reader (or a crash) never sees a half-written file or folder.
 
-Everything is written to a temporary file in the destination's directory, flushed,
-fsync'ed and then renamed over the destination with :func:`os.replace`, which is
-atomic on POSIX file systems.
+Files are written to a temporary file in the destination's directory, flushed, fsync'ed and
+renamed over the destination with :func:`os.replace`, which is atomic on POSIX file systems.
+
+Folders (:func:`staged_directory`) are written into a staging folder beside the destination
+and swapped in with one atomic exchange (Linux ``renameat2(RENAME_EXCHANGE)``), so the
+destination is never missing; where the platform cannot exchange, two renames are used and
+an interrupted swap is undone by the next one. Swaps of one destination are serialised with
+a lock, and leftovers of killed runs are removed (only those that carry wilsonian's marks).
 """
 
 from __future__ import annotations
 
 import contextlib
-import hashlib
+import ctypes
+import ctypes.util
 import json
 import os
+import shutil
+import socket
 import tempfile
 from pathlib import Path
 from typing import Any, Iterable, Iterator
 
 import numpy as np
 
-from wilsonian.errors import WilsonianError
 
 
 def _current_umask() -> int:
@@ -118,101 +125,166 @@ def save_npz(path: str | os.PathLike, **arrays: np.ndarray) -> None:
             np.savez(fh, **arrays)
 
 
-# ---------------------------------------------------------------------------------------------
-# Output directories: a run replaces its --out folder as a whole, so it must be certain that
-# everything it replaces is its own. Every output folder carries a manifest (MARKER) of the
-# files the run wrote, with their sizes and digests; a folder is replaced only when every file
-# in it is listed there, unchanged.
+# ------------------------------------------------------------------------------ directories
 
-MARKER = ".wilsonian-output.json"
-
-
-def _sha256_file(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
+#: Written into every staging folder at creation: who is writing it (host and process), so
+#: that a later run removes it only once that process is gone.
+STAGING_MARK = ".wilsonian-staging"
+_RENAME_EXCHANGE = 2  # linux/fs.h
+_AT_FDCWD = -100
 
 
-def _files_under(root: Path) -> Iterator[Path]:
-    """Every entry below ``root`` that is not a directory (files, links, sockets...), sorted."""
-    for dirpath, dirnames, filenames in os.walk(root, followlinks=False):
-        dirnames.sort()
-        here = Path(dirpath)
-        # a link to a directory is listed among dirnames but not descended into: report it
-        for name in sorted(filenames + [d for d in dirnames if (here / d).is_symlink()]):
-            yield here / name
-
-
-def write_manifest(directory: Path) -> None:
-    """Record every file in ``directory`` (size, SHA-256) in its MARKER file."""
-    files = {}
-    for path in _files_under(directory):
-        rel = path.relative_to(directory).as_posix()
-        if rel != MARKER:
-            files[rel] = {"size": path.stat().st_size, "sha256": _sha256_file(path)}
-    from wilsonian import __version__
-
-    marker = {"written_by": "wilsonian", "version": __version__, "files": files}
-    (directory / MARKER).write_text(json.dumps(marker, indent=1, sort_keys=True) + "\n")
-
-
-def _refuse(out: Path, why: str) -> WilsonianError:
-    return WilsonianError(
-        f"--out {out} {why}; wilsonian replaces its output folder as a whole and deletes nothing it did "
-        f"not write, so choose a new or empty folder (or move those files away)")
-
-
-def check_replaceable(out: Path) -> None:
-    """Raise unless the existing folder ``out`` is empty or holds only what wilsonian wrote there."""
-    entries = [p for p in out.iterdir()]
-    if not entries:
-        return
+def _libc_renameat2():
     try:
-        marker = json.loads((out / MARKER).read_text())
-        listed = marker["files"]
-        if marker.get("written_by") != "wilsonian" or not isinstance(listed, dict):
-            raise ValueError
-    except FileNotFoundError:
-        raise _refuse(out, f"is not empty and was not written by wilsonian (it has no {MARKER})") from None
-    except (OSError, ValueError, KeyError, TypeError):
-        raise _refuse(out, f"has an unreadable {MARKER}") from None
-    for path in _files_under(out):
-        rel = path.relative_to(out).as_posix()
-        if rel == MARKER:
-            continue
-        entry = listed.get(rel)
-        if entry is None or path.is_symlink() or not path.is_file():
-            raise _refuse(out, f"holds {rel}, which wilsonian did not write")
-        if path.stat().st_size != entry.get("size") or _sha256_file(path) != entry.get("sha256"):
-            raise _refuse(out, f"holds {rel}, which was changed after wilsonian wrote it")
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+        function = libc.renameat2
+    except (OSError, AttributeError):
+        return None
+    function.argtypes = [ctypes.c_int, ctypes.c_char_p, ctypes.c_int, ctypes.c_char_p, ctypes.c_uint]
+    function.restype = ctypes.c_int
+    return function
 
 
-def check_output_dir(out: str | os.PathLike, protected: Iterable[tuple[str, str | os.PathLike | None]] = ()) -> Path:
-    """Check that ``out`` may be (re)written as a whole, before any work is done.
+_renameat2 = _libc_renameat2()
 
-    Refused: a path that is a file or lies under one; ``/`` or a mount point; a folder equal
-    to or above the working directory or any ``protected`` path (``(label, path)`` pairs, for
-    example the data file and the cache directory); a non-empty folder that wilsonian did not
-    write, or in which a file was added or changed since. Returns the resolved path.
+
+def exchange(a: Path, b: Path) -> bool:
+    """Swap the paths ``a`` and ``b`` in one atomic step; False where the platform cannot."""
+    if _renameat2 is None:
+        return False
+    if _renameat2(_AT_FDCWD, os.fsencode(a), _AT_FDCWD, os.fsencode(b), _RENAME_EXCHANGE) == 0:
+        return True
+    errno = ctypes.get_errno()
+    if errno in (22, 38, 95):  # EINVAL, ENOSYS, EOPNOTSUPP: no exchange on this file system
+        return False
+    raise OSError(errno, os.strerror(errno), str(b))
+
+
+@contextlib.contextmanager
+def directory_lock(path: Path) -> Iterator[None]:
+    """An exclusive lock for swapping ``path``: ``flock`` on its parent folder (Linux, macOS).
+
+    No file is created. Where ``flock`` is unavailable the swap runs unlocked.
     """
-    given = Path(out).expanduser()
-    resolved = given.resolve()
-    for parent in (resolved, *resolved.parents):
-        if parent.exists() and not parent.is_dir():
-            if parent == resolved:
-                raise WilsonianError(f"--out {given} exists and is not a directory; choose a directory path")
-            raise WilsonianError(f"--out {given} lies under {parent}, which is a file, not a directory")
-    if resolved == Path(resolved.anchor) or (resolved.exists() and os.path.ismount(resolved)):
-        raise _refuse(given, "is the root of a file system")
-    for label, path in [("the working directory", os.getcwd()), *protected]:
-        if path is None:
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - Windows
+        yield
+        return
+    fd = os.open(path.parent, os.O_RDONLY)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)  # releases the lock
+
+
+def _staging_owner_alive(folder: Path) -> bool:
+    try:
+        host, pid = (folder / STAGING_MARK).read_text().split()
+    except (OSError, ValueError):
+        return False
+    if host != socket.gethostname():
+        return True  # another machine's run: it is not ours to judge
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, ValueError):
+        return True
+    return True
+
+
+def _leftovers(path: Path, recognised: Iterable[str]) -> Iterator[Path]:
+    """Staging and swapped-out folders of earlier swaps of ``path`` that carry one of the
+    ``recognised`` marker files (or a staging mark whose process is gone)."""
+    marks = tuple(recognised)
+    for entry in path.parent.glob(f".{path.name}.*"):
+        if not entry.is_dir() or entry.is_symlink() or entry.suffix not in (".tmp", ".old"):
             continue
-        guarded = Path(path).expanduser().resolve()
-        if guarded == resolved or resolved in guarded.parents:
-            where = "is" if guarded == resolved else "is above"
-            raise _refuse(given, f"{where} {label} ({guarded})")
-    if resolved.is_dir():
-        check_replaceable(resolved)
-    return resolved
+        if (entry / STAGING_MARK).exists():
+            if not _staging_owner_alive(entry):
+                yield entry
+        elif any((entry / mark).exists() for mark in marks):
+            yield entry
+
+
+def _recover_and_clean(path: Path, recognised: Iterable[str]) -> None:
+    """Undo an interrupted two-rename swap (``path`` missing, its previous content in a
+    ``.old`` folder), then remove the leftovers of killed runs. Called under the lock."""
+    leftovers = sorted(_leftovers(path, recognised), key=lambda p: p.stat().st_mtime)
+    if not path.exists():
+        previous = [p for p in leftovers if p.suffix == ".old" and not (p / STAGING_MARK).exists()]
+        if previous:
+            os.rename(previous[-1], path)
+            leftovers.remove(previous[-1])
+    for entry in leftovers:
+        shutil.rmtree(entry, ignore_errors=True)
+
+
+def _fsync_tree(root: Path) -> None:
+    for dirpath, _, filenames in os.walk(root):
+        for name in filenames:
+            with open(os.path.join(dirpath, name), "rb") as fh:
+                os.fsync(fh.fileno())
+
+
+def replace_directory(staging: Path, path: Path) -> None:
+    """Put ``staging`` in place of ``path`` (call under :func:`directory_lock`).
+
+    An existing ``path`` is swapped out in one atomic exchange and removed; without an
+    exchange, it is renamed aside first and put back if the second rename fails (and by
+    the next swap if the process dies in between).
+    """
+    if not path.exists() and not path.is_symlink():
+        os.rename(staging, path)
+        return
+    if exchange(staging, path):
+        shutil.rmtree(staging, ignore_errors=True)  # now holds the previous content
+        return
+    old = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".old", dir=path.parent))
+    old.rmdir()
+    os.rename(path, old)
+    try:
+        os.rename(staging, path)
+    except BaseException:
+        os.rename(old, path)
+        raise
+    shutil.rmtree(old, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def staged_directory(path: str | os.PathLike, *, recognised: Iterable[str] = (),
+                     finalize=None, before_swap=None) -> Iterator[Path]:
+    """Yield an empty staging folder beside ``path`` that replaces ``path`` only if the block
+    succeeds; a failure (or a kill) anywhere leaves ``path`` exactly as it was.
+
+    Parameters
+    ----------
+    path : the destination folder (created with its parents as needed).
+    recognised : marker file names that identify this kind of folder (e.g. an output
+        manifest): leftovers of killed swaps that hold one are removed.
+    finalize : ``finalize(staging)``, called after the block (e.g. to write a manifest).
+    before_swap : ``before_swap()``, called under the lock just before the swap (e.g. to
+        check again that the destination may be replaced); an exception cancels the swap.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent))
+    try:
+        (staging / STAGING_MARK).write_text(f"{socket.gethostname()} {os.getpid()}\n")
+        os.chmod(staging, 0o777 & ~_current_umask())
+        yield staging
+        if finalize is not None:
+            finalize(staging)
+        _fsync_tree(staging)
+        with directory_lock(path):
+            _recover_and_clean(path, recognised)
+            if before_swap is not None:
+                before_swap()
+            # Unmarked only now, under the lock: until the swap the mark says "in use".
+            (staging / STAGING_MARK).unlink()
+            replace_directory(staging, path)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise

@@ -9,6 +9,11 @@ indices with replacement). Each η's training set is then still a uniform draw, 
 and standard error per η are unchanged, while one Cholesky factor of the largest training
 matrix serves every η: the leading η×η block of a Cholesky factor is the Cholesky factor of
 the leading block. Draws are independent across trials.
+
+The learning curve takes any kernel operator (:mod:`wilsonian.operators`): a matrix in
+memory, or one computed tile by tile. Per draw it asks for the kernel among the training
+sequence and, in row tiles of the pool, between the pool and the training sequence; so
+memory is η_max² + one tile, never N² unless the operator holds K anyway.
 """
 
 from __future__ import annotations
@@ -20,6 +25,7 @@ import numpy as np
 import scipy.linalg
 from tqdm.auto import tqdm
 
+from wilsonian._validation import check_etas, check_ridge
 from wilsonian.errors import WilsonianError
 
 
@@ -30,13 +36,6 @@ class Posterior:
     mean: np.ndarray
     variance: np.ndarray | None
     solver: str  # "cholesky" or "eigh" (the fallback)
-
-
-def _check_ridge(ridge: float) -> float:
-    ridge = float(ridge)
-    if not np.isfinite(ridge) or ridge < 0:
-        raise WilsonianError(f"the ridge σ² must be a finite number ≥ 0, got {ridge}")
-    return ridge
 
 
 def _solve_psd(K_train: np.ndarray, rhs: np.ndarray, ridge: float) -> tuple[np.ndarray, str]:
@@ -102,7 +101,7 @@ def posterior(
     K_train = np.asarray(K_train, dtype=np.float64)
     y_train = np.asarray(y_train, dtype=np.float64)
     K_test_train = np.asarray(K_test_train, dtype=np.float64)
-    ridge = _check_ridge(ridge)
+    ridge = check_ridge(ridge)
     n = K_train.shape[0]
     if K_train.shape != (n, n) or y_train.shape != (n,) or K_test_train.ndim != 2 or K_test_train.shape[1] != n:
         raise WilsonianError(
@@ -171,23 +170,6 @@ class LearningCurve:
         }
 
 
-def check_etas(etas, n_pool: int, *, replace: bool) -> np.ndarray:
-    """Training-set sizes as sorted unique ints in [1, N] (any size with replacement)."""
-    eta = np.atleast_1d(np.asarray(etas))
-    if eta.size == 0 or eta.ndim != 1:
-        raise WilsonianError("give at least one training-set size eta")
-    if not np.all(np.isfinite(eta.astype(float))) or np.any(eta != np.round(eta)):
-        raise WilsonianError("training-set sizes eta must be whole numbers")
-    eta = np.unique(eta.astype(np.int64))
-    if eta[0] < 1:
-        raise WilsonianError(f"every eta must be ≥ 1, got {eta[0]}")
-    if not replace and eta[-1] > n_pool:
-        raise WilsonianError(
-            f"eta = {eta[-1]} exceeds the pool size N = {n_pool}; lower it or draw with replacement"
-        )
-    return eta
-
-
 def draw_order(stream: np.random.SeedSequence, n: int, eta_max: int, replace: bool) -> np.ndarray:
     """One draw's training sequence: its first η indices are the training set of size η.
 
@@ -240,8 +222,12 @@ def nested_weights(K_train: np.ndarray, targets: np.ndarray, eta: np.ndarray, ri
     return alphas, fallbacks
 
 
+# Kernel entries per prediction tile (pool rows × training points): 32 MiB.
+_TILE_ENTRIES = 1 << 22
+
+
 def learning_curve(
-    K: np.ndarray,
+    kernel,
     y: np.ndarray,
     etas,
     *,
@@ -251,12 +237,16 @@ def learning_curve(
     seed: int = 0,
     progress: bool = False,
     keep_predictions: bool = False,
+    tile: int | None = None,
 ) -> LearningCurve:
     """Empirical learning curve of exact GP regression on a pool (THEORY.md §3).
 
     Parameters
     ----------
-    K : (N, N) kernel matrix on the pool (symmetric PSD)
+    kernel : KernelOperator or (N, N) array
+        The kernel on the pool: any operator of :mod:`wilsonian.operators` (for example a
+        :class:`~wilsonian.operators.TiledOperator`, which never stores K), or the kernel
+        matrix itself.
     y : (N,) targets
     etas : training-set sizes; sorted and de-duplicated
     ridge : σ² ≥ 0
@@ -264,46 +254,59 @@ def learning_curve(
     replace : draw training points with replacement (the theory's i.i.d. assumption) or
         without (a random subset)
     seed : seed of the ``numpy.random.Generator``; trial t uses the stream
-        ``SeedSequence(seed).spawn(trials)[t]``, so results do not depend on anything else.
+        ``SeedSequence(seed).spawn(trials)[t]``, so results do not depend on anything else
+        (nor on the operator: every operator gives the same draws).
     keep_predictions : also return the average predictor per pool point and η over the draws
         (``prediction_mean``) and its across-draw variance (``prediction_var``), for the
         per-point comparisons of the non-Gaussian RG. Does not change the draws.
+    tile : pool rows per prediction tile (default: about 2²² kernel entries per tile).
     """
-    K = np.asarray(K)
+    from wilsonian.operators import as_operator
+
+    operator = as_operator(kernel)
+    n = operator.n
     y = np.asarray(y, dtype=np.float64)
-    n = K.shape[0]
-    if K.ndim != 2 or K.shape != (n, n):
-        raise WilsonianError(f"the kernel matrix must be square, got shape {K.shape}")
     if y.shape != (n,):
         raise WilsonianError(f"y must have shape ({n},), got {y.shape}")
-    ridge = _check_ridge(ridge)
-    if int(trials) != trials or trials < 1:
+    if not np.isfinite(y).all():
+        raise WilsonianError("y contains NaN or infinite values; clean the targets.")
+    ridge = check_ridge(ridge)
+    if isinstance(trials, bool) or int(trials) != trials or trials < 1:
         raise WilsonianError(f"the number of draws (trials) must be a whole number ≥ 1, got {trials}")
     trials = int(trials)
+    if tile is not None and (isinstance(tile, bool) or int(tile) != tile or tile < 1):
+        raise WilsonianError(f"tile must be a positive number of rows or None, got {tile!r}.")
     eta = check_etas(etas, n, replace=replace)
     eta_max = int(eta[-1])
+    tile_rows = int(tile) if tile is not None else max(1, min(n, _TILE_ENTRIES // eta_max))
     errors = np.empty((trials, eta.size))
     fallbacks = 0
     if keep_predictions:
         # Welford's running mean and sum of squared deviations: stable for any number of draws.
         running_mean = np.zeros((eta.size, n))
         running_m2 = np.zeros((eta.size, n))
+        predictions = np.empty((eta.size, n))
     streams = np.random.SeedSequence(seed).spawn(trials)
     for t in tqdm(range(trials), desc="learning curve draws", disable=not progress, leave=False):
         order = draw_order(streams[t], n, eta_max, replace)
-        rows = K[order]  # (η_max, N): kernel between the training sequence and the pool
-        alphas, failed = nested_weights(rows[:, order], y[order], eta, ridge)
+        alphas, failed = nested_weights(operator.block(order), y[order], eta, ridge)
         fallbacks += failed
-        predictions = alphas.T @ rows  # (n_eta, N): every η's predictor on the whole pool
+        squared = np.zeros(eta.size)
+        for r0 in range(0, n, tile_rows):
+            r1 = min(r0 + tile_rows, n)
+            predicted = operator.block(slice(r0, r1), order) @ alphas  # (rows, n_eta): every η at once
+            if keep_predictions:
+                predictions[:, r0:r1] = predicted.T
+            predicted -= y[r0:r1, None]
+            squared += np.einsum("ij,ij->j", predicted, predicted)
+        errors[t] = squared / n
         if keep_predictions:
             delta = predictions - running_mean
             running_mean += delta / (t + 1)
             running_m2 += delta * (predictions - running_mean)
-        predictions -= y
-        errors[t] = np.einsum("ij,ij->i", predictions, predictions) / n
-    curve = LearningCurve(eta, errors, ridge, bool(replace), int(seed), True, fallbacks)
+    meta = {"method": operator.storage, "operator": operator.backend, "tile_rows": tile_rows}
     if keep_predictions:
         variance = running_m2 / (trials - 1) if trials > 1 else np.zeros_like(running_m2)
-        curve = LearningCurve(eta, errors, ridge, bool(replace), int(seed), True, fallbacks,
-                              prediction_mean=running_mean, prediction_var=variance)
-    return curve
+        return LearningCurve(eta, errors, ridge, bool(replace), int(seed), True, fallbacks, meta=meta,
+                             prediction_mean=running_mean, prediction_var=variance)
+    return LearningCurve(eta, errors, ridge, bool(replace), int(seed), True, fallbacks, meta=meta)

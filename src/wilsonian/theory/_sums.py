@@ -16,6 +16,9 @@ import numpy as np
 
 from wilsonian.theory._expansion import ResolventExpansion
 
+#: Weight columns of :func:`resolvent`: λ_k, λ_k² and y_k².
+LAMBDA, LAMBDA2, POWER = 0, 1, 2
+
 #: From this many modes on, sums go through the cluster expansion of
 #: :mod:`wilsonian.theory._expansion` (≤ 1e-14 relative); below it, the direct sums are as
 #: fast and exact.
@@ -54,3 +57,15 @@ class ResolventSums:
         a /= eta[:, None]
         b /= np.square(eta)[:, None]
         return a, b
+
+
+def resolvent(spectrum) -> ResolventSums:
+    """The resolvent sums over a spectrum's positive modes with the weights every theory uses
+    (columns :data:`LAMBDA`, :data:`LAMBDA2`, :data:`POWER`); built once per spectrum and
+    shared by every theory evaluated on it."""
+
+    def build() -> ResolventSums:
+        lam, power, _ = spectrum.positive_part()
+        return ResolventSums(lam, np.column_stack([lam, np.square(lam), power]))
+
+    return spectrum.shared("resolvent", build)

@@ -2,14 +2,32 @@
 
 Per mode: f̄_k = λ_k y_k / (λ_k + σ²/η),  Var f_k = 1/(λ_k⁻¹ + η/σ²),
 E_EK(η) = Σ_k [(σ²/η)/(λ_k + σ²/η)]² y_k².
+
+The functions here take a :class:`~wilsonian.spectrum.Spectrum` and validated η and σ²;
+:class:`wilsonian.theory.Theory` is the validated entry point.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import Any
+
 import numpy as np
 
 from wilsonian.spectrum import Spectrum
-from wilsonian.theory._common import POWER, as_etas, as_modes, check_ridge
+from wilsonian.theory._sums import POWER, resolvent
+
+
+@dataclass(frozen=True)
+class EK:
+    """EK prediction on a grid of η: ``error`` E_EK(η) with the bare ridge σ²."""
+
+    eta: np.ndarray
+    error: np.ndarray
+    ridge: float
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"eta": self.eta, "error": self.error, "ridge": self.ridge}
 
 
 def unlearned_fraction(eigenvalues: np.ndarray, eta: np.ndarray, ridge: float | np.ndarray) -> np.ndarray:
@@ -25,41 +43,32 @@ def unlearned_fraction(eigenvalues: np.ndarray, eta: np.ndarray, ridge: float | 
     return np.where(denominator > 0, fraction, 1.0)
 
 
-def ek_mode_predictor(
-    spectrum: Spectrum | np.ndarray, etas, ridge: float, coefficients=None
-) -> np.ndarray:
+def mode_predictor(spectrum: Spectrum, eta: np.ndarray, ridge: float) -> np.ndarray:
     """Average predictor per mode f̄_k = λ_k y_k/(λ_k + σ²/η), shape (n_eta, M)."""
-    modes = as_modes(spectrum, coefficients)
-    eta = as_etas(etas)
-    ridge = check_ridge(ridge)
-    learned = 1.0 - unlearned_fraction(modes.eigenvalues, eta, ridge)
-    return learned * modes.coefficients[None, :]
+    learned = 1.0 - unlearned_fraction(spectrum.eigenvalues, eta, ridge)
+    return learned * spectrum.target_coefficients[None, :]
 
 
-def ek_mode_variance(spectrum: Spectrum | np.ndarray, etas, ridge: float, coefficients=None) -> np.ndarray:
+def mode_variance(spectrum: Spectrum, eta: np.ndarray, ridge: float) -> np.ndarray:
     """Posterior variance per mode 1/(λ_k⁻¹ + η/σ²) = λ_k σ²/(σ² + ηλ_k), shape (n_eta, M)."""
-    modes = as_modes(spectrum, coefficients)
-    eta = as_etas(etas)
-    ridge = check_ridge(ridge)
-    lam = modes.eigenvalues[None, :]
+    lam = spectrum.eigenvalues[None, :]
     denominator = ridge + eta[:, None] * lam
     with np.errstate(invalid="ignore", divide="ignore"):
         variance = lam * ridge / denominator
     return np.where(denominator > 0, variance, 0.0)
 
 
-def ek_error_with_ridge(modes, eta: np.ndarray, ridge: float | np.ndarray) -> np.ndarray:
-    """E_EK for a given (scalar or per-η) ridge ρ: ρ² Σ_k y_k²/(ηλ_k + ρ)² + unlearnable power."""
-    _, _, unlearnable = modes.positive_part()
+def error_with_ridge(spectrum: Spectrum, eta: np.ndarray, ridge: float | np.ndarray) -> np.ndarray:
+    """E_EK for a given (scalar or per-η) ridge ρ: ρ² Σ_k y_k²/(ηλ_k + ρ)² + unlearnable power.
+
+    Unresolved tail modes (truncated spectra) and zero modes count as unlearned.
+    """
+    _, _, unlearnable = spectrum.positive_part()
     rho = np.ascontiguousarray(np.broadcast_to(np.asarray(ridge, dtype=np.float64), eta.shape))
-    _, sums = modes.resolvent(eta, rho, second=[POWER])
+    _, sums = resolvent(spectrum)(eta, rho, second=[POWER])
     return np.square(rho) * sums[:, 0] + unlearnable
 
 
-def ek_error(spectrum: Spectrum | np.ndarray, etas, ridge: float, coefficients=None) -> np.ndarray:
-    """E_EK(η) = Σ_k [(σ²/η)/(λ_k + σ²/η)]² y_k², shape (n_eta,).
-
-    Unresolved tail modes (truncated spectra) count as unlearned: they add ``tail_power``.
-    """
-    modes = as_modes(spectrum, coefficients)
-    return ek_error_with_ridge(modes, as_etas(etas), check_ridge(ridge))
+def ek_prediction(spectrum: Spectrum, eta: np.ndarray, ridge: float) -> EK:
+    """E_EK(η) = Σ_k [(σ²/η)/(λ_k + σ²/η)]² y_k²."""
+    return EK(eta, error_with_ridge(spectrum, eta, ridge), ridge)

@@ -24,10 +24,10 @@ from typing import Any
 import numpy as np
 import scipy.linalg
 
+from wilsonian._validation import as_etas, as_targets, check_ridge, check_threshold
 from wilsonian.errors import WilsonianError
 from wilsonian.spectrum import Spectrum
-from wilsonian.theory._common import as_etas, as_modes, check_ridge, check_threshold
-from wilsonian.theory.rg import _cutoff_and_ridge
+from wilsonian.theory.rg import cutoff_and_ridge
 
 
 def _kept_eigenfunctions(spectrum: Spectrum, cutoff: int) -> np.ndarray:
@@ -160,8 +160,8 @@ def nongaussian_comparison(
     eta = as_etas(etas)
     ridge = check_ridge(ridge)
     threshold = check_threshold(threshold)
-    modes = as_modes(spectrum)
-    cutoff, sigma_eff, _ = _cutoff_and_ridge(modes, eta, ridge, threshold)
+    y = as_targets(y, spectrum.n)
+    cutoff, sigma_eff, _ = cutoff_and_ridge(spectrum, eta, ridge, threshold)
     n = spectrum.n
     ridge_x = np.empty((eta.size, n))
     mse_g = np.empty(eta.size)
@@ -192,37 +192,3 @@ def nongaussian_report(spectrum: Spectrum, y: np.ndarray, curve, ridge: float, t
                                     curve.prediction_mean, curve.prediction_var, curve.trials)
     report.meta["empirical_draws"] = "the same seeded draws as the learning curve"
     return report
-
-
-def plot_nongaussian(report: NonGaussianReport, stem) -> list:
-    """σ²(x) across the pool for a few η, and per-point errors of both theories against η."""
-    from wilsonian.plots import plt, save_figure
-
-    fig, axes = plt.subplots(1, 2, figsize=(11, 4.2))
-    # η where every mode is kept have the bare, constant ridge: nothing to show
-    informative = np.flatnonzero(report.cutoff < report.ridge_x.shape[1])
-    if informative.size == 0:
-        informative = np.arange(report.eta.size)
-    picks = informative[np.unique(np.linspace(0, informative.size - 1, min(4, informative.size)).round().astype(int))]
-    colors = plt.cm.viridis(np.linspace(0, 1, report.eta.size))
-    for i in picks:
-        values = np.sort(report.ridge_x[i])
-        axes[0].semilogy(np.linspace(0, 1, values.size), values, color=colors[i],
-                         label=f"η = {int(report.eta[i])}, κ* = {int(report.cutoff[i])}")
-        axes[0].axhline(report.renormalized_ridge[i], color=colors[i], ls=":", lw=1)
-    axes[0].set_xlabel("fraction of pool points (sorted)")
-    axes[0].set_ylabel("σ²(x) = σ² + C_>(x)")
-    axes[0].set_title("input-dependent ridge (dotted: Gaussian σ_eff²)")
-    axes[0].legend(fontsize=8)
-    axes[0].grid(True, which="both", alpha=0.3)
-    eta = report.eta
-    axes[1].loglog(eta, report.mse_gaussian, "o-", color="tab:red", label="Gaussian RG (all modes)")
-    axes[1].loglog(eta, report.mse_gaussian_kept, "s--", color="tab:orange", label="Gaussian RG (kept modes)")
-    axes[1].loglog(eta, report.mse_nongaussian, "^-", color="tab:purple", label="non-Gaussian RG (reweighted)")
-    axes[1].loglog(eta, report.noise_floor, ":", color="k", label="draw-noise floor")
-    axes[1].set_xlabel("η")
-    axes[1].set_ylabel("⟨(f̄_theory − f̄_empirical)²⟩ over the pool")
-    axes[1].set_title("per-point prediction error of the average predictor")
-    axes[1].legend(fontsize=8)
-    axes[1].grid(True, which="both", alpha=0.3)
-    return save_figure(fig, stem)

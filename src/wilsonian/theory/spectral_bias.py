@@ -9,18 +9,21 @@ F'(κ) = 1 − γ(κ). Newton's method started above the largest root therefore 
 monotonically onto it and cannot overshoot, whatever the spread of the eigenvalues; a good
 upper start (from the RG ridge, which tracks κ to a few percent) keeps the iteration count
 small. Everything is vectorized over η; there is no loop over modes.
+
+The functions here take a :class:`~wilsonian.spectrum.Spectrum` and validated η and σ²;
+:class:`wilsonian.theory.Theory` is the validated entry point.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
+from typing import Any
 
 import numpy as np
 
 from wilsonian.errors import WilsonianError
 from wilsonian.spectrum import Spectrum
-from wilsonian.theory._common import LAMBDA, LAMBDA2, POWER, Modes, as_etas, as_modes, check_ridge
-from wilsonian.theory._sums import ResolventSums
+from wilsonian.theory._sums import LAMBDA, LAMBDA2, POWER, ResolventSums, resolvent
 
 _RELATIVE_TOLERANCE = 1e-14
 _MAX_NEWTON_STEPS = 200
@@ -54,6 +57,9 @@ class SpectralBias:
         """κ_S = κ/η, the convention of Simon et al. (eigenlearning)."""
         return self.kappa / self.eta
 
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
 
 def _equation(sums: ResolventSums, eta: np.ndarray, kappa: np.ndarray, floor: float):
     """F(κ) = κ − σ² − τ − κΣλ/(ηλ+κ) and F'(κ) = 1 − γ, γ = ηΣλ²/(ηλ+κ)², per η."""
@@ -64,15 +70,15 @@ def _equation(sums: ResolventSums, eta: np.ndarray, kappa: np.ndarray, floor: fl
 
 
 def solve_kappa(
-    modes: Modes, eta: np.ndarray, ridge: float, initial: np.ndarray | None = None
+    spectrum: Spectrum, eta: np.ndarray, ridge: float, initial: np.ndarray | None = None
 ) -> tuple[np.ndarray, np.ndarray, int]:
     """The largest root κ(η) of F(κ) = κ − σ² − τ − κ Σλ/(ηλ+κ) (τ = unresolved tail mass).
 
     Returns (κ, relative residual |F(κ)|/κ, Newton steps of the slowest η). For σ² + τ = 0
     and η ≥ number of nonzero modes, κ = 0 is the only root and is returned.
     """
-    lam = modes.eigenvalues[: modes.n_positive]
-    floor = ridge + modes.tail_mass  # F(floor) ≤ 0
+    lam = spectrum.eigenvalues[: spectrum.n_positive]
+    floor = ridge + spectrum.tail_mass  # F(floor) ≤ 0
     top = floor + float(lam.sum())  # F(top) > 0 whenever some λ > 0
     if lam.size == 0:
         return np.full(eta.shape, floor), np.zeros(eta.shape), 0
@@ -87,7 +93,7 @@ def solve_kappa(
         guess = np.clip(np.asarray(initial, dtype=np.float64), floor, top)
         idx = np.flatnonzero(active & (guess > 0))
         if idx.size:
-            f, fprime = _equation(modes.resolvent, eta[idx], guess[idx], floor)
+            f, fprime = _equation(resolvent(spectrum), eta[idx], guess[idx], floor)
             stepped = guess[idx] - np.divide(f, fprime, out=np.full_like(f, np.inf), where=fprime > 0)
             start = np.where(f >= 0, guess[idx], stepped)
             ok = np.isfinite(start) & (start > floor) & (start <= top)
@@ -95,7 +101,7 @@ def solve_kappa(
 
     idx = np.flatnonzero(active)
     start = kappa[idx]
-    steps, unconverged = modes.resolvent.expansion.newton_from_above(
+    steps, unconverged = resolvent(spectrum).expansion.newton_from_above(
         LAMBDA, LAMBDA2, eta[idx], start, floor, _RELATIVE_TOLERANCE, _MAX_NEWTON_STEPS)
     kappa[idx] = start
     if unconverged:
@@ -106,15 +112,15 @@ def solve_kappa(
     residual = np.zeros(eta.shape)
     pos = kappa > 0
     if np.any(pos):
-        f, _ = _equation(modes.resolvent, eta[pos], kappa[pos], floor)
+        f, _ = _equation(resolvent(spectrum), eta[pos], kappa[pos], floor)
         residual[pos] = np.abs(f) / kappa[pos]
     return kappa, residual, steps
 
 
-def _initial_guess(modes: Modes, eta: np.ndarray, ridge: float) -> np.ndarray:
-    from wilsonian.theory.rg import _cutoff_and_ridge  # the RG ridge tracks κ closely
+def _initial_guess(spectrum: Spectrum, eta: np.ndarray, ridge: float) -> np.ndarray:
+    from wilsonian.theory.rg import cutoff_and_ridge  # the RG ridge tracks κ closely
 
-    _, guess, _ = _cutoff_and_ridge(modes, eta, ridge, 0.5)
+    _, guess, _ = cutoff_and_ridge(spectrum, eta, ridge, 0.5)
     return guess
 
 
@@ -126,36 +132,16 @@ def _error_factors(lam: np.ndarray, eta: np.ndarray, kappa: np.ndarray) -> np.nd
     return np.where(denominator > 0, fraction, 1.0)
 
 
-def spectral_bias(
-    spectrum: Spectrum | np.ndarray,
-    etas,
-    ridge: float,
-    coefficients: np.ndarray | None = None,
-    *,
-    noise: float = 0.0,
-) -> SpectralBias:
+def spectral_bias(spectrum: Spectrum, eta: np.ndarray, ridge: float, noise: float = 0.0) -> SpectralBias:
     """Solve for κ(η) and return E_SB(η) (THEORY.md §4, Canatar et al. 2021).
 
-    Parameters
-    ----------
-    spectrum : Spectrum or (M,) eigenvalues of K/N
-    etas : array of η ≥ 1
-    ridge : σ² ≥ 0
-    coefficients : (M,) target coefficients y_k when ``spectrum`` is an array
-    noise : label-noise variance ε² ≥ 0 (adds ε² γ/(1−γ))
-
-    Where γ ≥ 1 (σ² = 0 at η equal to the number of nonzero modes) the error is +inf.
+    ``noise`` is the label-noise variance ε² ≥ 0 (adds ε² γ/(1−γ)). Where γ ≥ 1 (σ² = 0 at
+    η equal to the number of nonzero modes) the error is +inf.
     """
-    modes = as_modes(spectrum, coefficients)
-    eta = as_etas(etas)
-    ridge = check_ridge(ridge)
-    noise = float(noise)
-    if not np.isfinite(noise) or noise < 0:
-        raise WilsonianError(f"the label-noise variance must be ≥ 0, got {noise}")
-    kappa, residual, steps = solve_kappa(modes, eta, ridge, _initial_guess(modes, eta, ridge))
-    _, _, unlearnable = modes.positive_part()
+    kappa, residual, steps = solve_kappa(spectrum, eta, ridge, _initial_guess(spectrum, eta, ridge))
+    _, _, unlearnable = spectrum.positive_part()
     # κ = 0 (σ² = 0, η ≥ M) leaves 1/(ηλ) finite since every λ here is > 0.
-    _, sums = modes.resolvent(eta, kappa, second=[LAMBDA2, POWER])
+    _, sums = resolvent(spectrum)(eta, kappa, second=[LAMBDA2, POWER])
     gamma = eta * sums[:, 0]
     bias = np.square(kappa) * sums[:, 1] + unlearnable
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -164,16 +150,12 @@ def spectral_bias(
     return SpectralBias(eta, kappa, gamma, error, residual, ridge, noise, steps)
 
 
-def spectral_bias_mode_errors(
-    spectrum: Spectrum | np.ndarray, etas, ridge: float, coefficients=None
-) -> np.ndarray:
+def mode_errors(spectrum: Spectrum, result: SpectralBias) -> np.ndarray:
     """Per-mode errors (1/(1−γ)) κ² y_k²/(ηλ_k + κ)², shape (n_eta, M); they sum to E_SB − tail."""
-    modes = as_modes(spectrum, coefficients)
-    result = spectral_bias(spectrum, etas, ridge, coefficients)
-    factors = _error_factors(modes.eigenvalues, result.eta, result.kappa)
+    factors = _error_factors(spectrum.eigenvalues, result.eta, result.kappa)
     with np.errstate(divide="ignore"):
         scale = np.where(result.gamma < 1, 1.0 / (1.0 - result.gamma), np.inf)
-    return scale[:, None] * np.square(factors) * np.square(modes.coefficients)[None, :]
+    return scale[:, None] * np.square(factors) * np.square(spectrum.target_coefficients)[None, :]
 
 
 @dataclass(frozen=True)
@@ -186,23 +168,23 @@ class Eigenlearning:
     overfitting: np.ndarray  # E_0 = η/(η − Σ L_k²)
     error: np.ndarray  # E_0 Σ (1 − L_k)² y_k²
 
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
 
-def eigenlearning(spectrum: Spectrum | np.ndarray, etas, ridge: float, coefficients=None) -> Eigenlearning:
+
+def eigenlearning(spectrum: Spectrum, eta: np.ndarray, ridge: float) -> Eigenlearning:
     """The same theory written in the eigenlearning convention κ_S = κ/η.
 
     Its error formula, E_0 Σ (1−L_k)² y_k² with E_0 = η/(η − Σ L_k²), is algebraically equal
     to E_SB; the tests check that the two agree.
     """
-    modes = as_modes(spectrum, coefficients)
-    eta = as_etas(etas)
-    ridge = check_ridge(ridge)
-    kappa, _, _ = solve_kappa(modes, eta, ridge, _initial_guess(modes, eta, ridge))
+    kappa, _, _ = solve_kappa(spectrum, eta, ridge, _initial_guess(spectrum, eta, ridge))
     kappa_s = kappa / eta
-    lam = modes.eigenvalues[None, :]
+    lam = spectrum.eigenvalues[None, :]
     denominator = lam + kappa_s[:, None]
     with np.errstate(invalid="ignore", divide="ignore"):
         learn = np.where(denominator > 0, lam / denominator, 0.0)
         overfitting = eta / (eta - np.square(learn).sum(axis=1))
-    error = overfitting * (np.square(1.0 - learn) @ np.square(modes.coefficients) + modes.tail_power)
+    error = overfitting * (np.square(1.0 - learn) @ np.square(spectrum.target_coefficients) + spectrum.tail_power)
     error = np.where(overfitting > 0, error, np.inf)
     return Eigenlearning(eta, kappa_s, learn, overfitting, error)

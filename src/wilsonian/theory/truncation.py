@@ -39,10 +39,10 @@ from typing import Any
 
 import numpy as np
 
+from wilsonian._validation import as_etas, check_ridge, check_threshold
 from wilsonian.errors import WilsonianError
 from wilsonian.spectrum import Spectrum
-from wilsonian.theory._common import as_etas, check_ridge, check_threshold
-from wilsonian.theory.ek import ek_error
+from wilsonian.theory.ek import error_with_ridge
 from wilsonian.theory.rg import rg_prediction
 from wilsonian.theory.spectral_bias import spectral_bias
 
@@ -181,7 +181,7 @@ def tail_levels(spectrum: Spectrum, count: int = _LEVELS) -> np.ndarray:
 def _predictions(spectrum: Spectrum, eta: np.ndarray, ridge: float, threshold: float) -> dict[str, np.ndarray]:
     rg = rg_prediction(spectrum, eta, ridge, threshold)
     return {
-        "ek": ek_error(spectrum, eta, ridge),
+        "ek": error_with_ridge(spectrum, eta, ridge),
         "spectral_bias": spectral_bias(spectrum, eta, ridge).error,
         "rg": rg.error,
         "rg_fluct": rg.error_fluct,

@@ -69,6 +69,8 @@ from typing import Any
 
 import numpy as np
 
+from wilsonian._validation import as_inputs as _as_inputs
+from wilsonian._validation import check_tile as _check_tile
 from wilsonian.errors import WilsonianError
 
 __all__ = ["ACTIVATIONS", "KINDS", "KernelSpec", "nngp", "ntk", "kernel_diagonal"]
@@ -115,29 +117,6 @@ def _check_kind(kind: Any) -> None:
         raise WilsonianError(f"kind must be 'nngp' or 'ntk', got {kind!r}; pick one of those.")
 
 
-def _as_inputs(X: Any, name: str) -> np.ndarray:
-    """Return ``X`` as a C-contiguous float64 (n, d) array, or raise WilsonianError."""
-    try:
-        arr = np.asarray(X)
-    except Exception as exc:  # ragged lists and the like
-        raise WilsonianError(f"{name} could not be read as an array ({exc}); pass an (n, d) array.") from None
-    if arr.dtype.kind not in "biuf":
-        raise WilsonianError(
-            f"{name} must hold real numbers, got dtype {arr.dtype}; pass a real (n, d) array."
-        )
-    if arr.ndim != 2:
-        raise WilsonianError(
-            f"{name} must be 2-D (n inputs × d features), got shape {arr.shape}; "
-            "reshape it, e.g. X.reshape(len(X), -1)."
-        )
-    if arr.shape[0] < 1 or arr.shape[1] < 1:
-        raise WilsonianError(f"{name} must have at least one row and one column, got shape {arr.shape}.")
-    arr = np.ascontiguousarray(arr, dtype=np.float64)
-    if not np.isfinite(arr).all():
-        raise WilsonianError(f"{name} contains NaN or infinite values; clean or drop those inputs.")
-    return arr
-
-
 def _check_out(out: Any, shape: tuple[int, int], inputs: tuple[np.ndarray, ...]) -> None:
     if not isinstance(out, np.ndarray):
         raise WilsonianError(f"out must be a NumPy array (or np.memmap), got {type(out).__name__}.")
@@ -150,11 +129,6 @@ def _check_out(out: Any, shape: tuple[int, int], inputs: tuple[np.ndarray, ...])
         raise WilsonianError("out is read-only; pass a writeable array.")
     if any(np.may_share_memory(out, x) for x in inputs):
         raise WilsonianError("out shares memory with the inputs; pass a separate array.")
-
-
-def _check_tile(tile: Any) -> None:
-    if tile is not None and (isinstance(tile, bool) or not isinstance(tile, Integral) or tile < 1):
-        raise WilsonianError(f"tile must be a positive number of rows or None, got {tile!r}.")
 
 
 # ------------------------------------------------------------------ diagonal recursions

@@ -8,13 +8,15 @@ from __future__ import annotations
 
 import argparse
 import sys
-from pathlib import Path
-from typing import Sequence
+from dataclasses import fields
+from typing import TYPE_CHECKING, Sequence
 
 from wilsonian import __version__
+from wilsonian.data.catalog import DATASETS
 from wilsonian.errors import WilsonianError
 
-DATASETS = ("digits", "fashion-mnist", "mnist", "cifar10", "npz", "gaussian")
+if TYPE_CHECKING:
+    from wilsonian.app.config import RunConfig
 
 
 class _Parser(argparse.ArgumentParser):
@@ -143,19 +145,21 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _run(args: argparse.Namespace) -> int:
-    from wilsonian.atomic import check_output_dir
-    from wilsonian.pipeline import RunConfig, output_guards, run, summary_table, write_outputs
+def config_from_args(args: argparse.Namespace, **overrides) -> "RunConfig":
+    """The run configuration of parsed ``run`` or ``reproduce`` options."""
+    from wilsonian.app.config import RunConfig
 
-    config = RunConfig(
-        dataset=args.dataset, data_dir=args.data_dir, data_file=args.data_file, classes=args.classes,
-        split=args.split, n_pool=args.n_pool, preprocessing=args.preprocessing, kernel=args.kernel,
-        activation=args.activation, depth=args.depth, weight_var=args.weight_var, bias_var=args.bias_var,
-        ridge=args.ridge, threshold=args.threshold, etas=args.etas, trials=args.trials, replace=args.replace,
-        seed=args.seed, out=args.out, cache_dir=args.cache_dir, no_cache=args.no_cache, quiet=args.quiet,
-        nongaussian=args.nongaussian, solver=args.solver, k=args.k, tol=args.tol,
-        extra_modes=args.extra_modes, scheduler=args.scheduler, device=args.device,
-    )
+    names = [f.name for f in fields(RunConfig)]
+    values = {name: getattr(args, name) for name in names if hasattr(args, name)}
+    values.update(overrides)
+    return RunConfig(**values)
+
+
+def _run(args: argparse.Namespace) -> int:
+    from wilsonian.app.outputs import check_output_dir, output_guards, summary_table, write_outputs
+    from wilsonian.app.run import run
+
+    config = config_from_args(args)
     config.validate()
     check_output_dir(config.out, output_guards(config))  # before any work
     result = run(config)
@@ -166,15 +170,52 @@ def _run(args: argparse.Namespace) -> int:
 
 
 def _reproduce(args: argparse.Namespace) -> int:
-    from wilsonian import reproduce
+    from wilsonian.app import reproduce
+    from wilsonian.app.outputs import check_output_dir, output_guards
 
-    return reproduce.main(args)
+    if args.figure not in reproduce.FIGURES:
+        raise WilsonianError(f"unknown figure {args.figure!r}; choose one of {', '.join(reproduce.FIGURES)}")
+    if args.figure == "fig3":
+        guards = [("the cache directory", args.cache_dir)]
+        check_output_dir(args.out, guards)
+        result = reproduce.fig3(trials=args.trials_mc, seed=args.seed, quiet=args.quiet)
+    else:
+        dataset, data_dir = reproduce.choose_dataset(args.dataset, args.data_dir)
+        configs = reproduce.task_configs(config_from_args(args, dataset=dataset, data_dir=data_dir))
+        guards = output_guards(configs[0])
+        if args.figure == "fig4":
+            reproduce.check_thresholds(args.thresholds)
+        elif args.figure == "fig2":
+            reproduce.mode_pairs(args.modes)
+        check_output_dir(args.out, guards)  # before any work
+        if args.figure == "fig1":
+            result = reproduce.fig1(configs)
+        elif args.figure == "fig4":
+            result = reproduce.fig4(configs, args.thresholds)
+        elif args.figure == "fig2":
+            result = reproduce.fig2(configs, args.modes)
+        else:
+            result = reproduce.fig5(configs, args.modes)
+    out = reproduce.write(result, args.out, guards)
+    for line in result.summary:
+        print(line)
+    print(f"wrote {out}")
+    return 0
 
 
 def _toy(args: argparse.Namespace) -> int:
-    from wilsonian import reproduce
+    from wilsonian.app import reproduce
+    from wilsonian.app.outputs import check_output_dir
 
-    return reproduce.toy_command(args)
+    check_output_dir(args.out)  # before any work
+    result = reproduce.toy(lambda_highs=tuple(args.lambda_high), trials=args.trials, lambda1=args.lambda1,
+                           ridge=args.ridge, n=args.n, degree=args.degree, seed=args.seed, workers=args.workers,
+                           quiet=args.quiet)
+    out = reproduce.write(result, args.out)
+    for line in result.summary:
+        print(line)
+    print(f"wrote {out}")
+    return 0
 
 
 def _data(args: argparse.Namespace) -> int:
@@ -186,27 +227,65 @@ def _data(args: argparse.Namespace) -> int:
     return 0
 
 
+class _LineTrackingStream:
+    """stderr, remembering whether its last character ended a line (progress bars end theirs
+    with a carriage return or nothing, so an error printed after one would share its line)."""
+
+    def __init__(self, stream):
+        self._stream = stream
+        self.at_line_start = True
+
+    def write(self, text: str) -> int:
+        if text:
+            self.at_line_start = text.endswith("\n")
+        return self._stream.write(text)
+
+    def __getattr__(self, name):
+        return getattr(self._stream, name)
+
+
+def _end_progress_lines() -> None:
+    """Close any progress bar still on stderr and end its line, so that an error that
+    interrupted it starts a line of its own."""
+    from tqdm import tqdm
+
+    for bar in list(getattr(tqdm, "_instances", ())):
+        bar.close()
+    if not getattr(sys.stderr, "at_line_start", True):
+        sys.stderr.write("\n")
+
+
+def _error(message: str, code: int = 2) -> int:
+    _end_progress_lines()
+    print(f"error: {message}", file=sys.stderr)
+    return code
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    stderr = sys.stderr
+    sys.stderr = _LineTrackingStream(stderr)
+    try:
+        return _main(argv)
+    finally:
+        sys.stderr = stderr
+
+
+def _main(argv: Sequence[str] | None) -> int:
     parser = build_parser()
     try:
         args = parser.parse_args(argv)
         handler = {"run": _run, "reproduce": _reproduce, "toy": _toy, "data": _data}[args.command]
         return handler(args)
     except WilsonianError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
+        return _error(str(exc))
     except FileNotFoundError as exc:
-        print(f"error: file not found: {exc.filename or exc}", file=sys.stderr)
-        return 2
+        return _error(f"file not found: {exc.filename or exc}")
     except PermissionError as exc:
-        print(f"error: permission denied: {exc.filename or exc}", file=sys.stderr)
-        return 2
+        return _error(f"permission denied: {exc.filename or exc}")
     except MemoryError:
-        print("error: out of memory; use a smaller --n-pool", file=sys.stderr)
-        return 2
+        return _error("out of memory; use a smaller --n-pool")
     except KeyboardInterrupt:
-        print("error: interrupted", file=sys.stderr)
-        return 130
+        return _error("interrupted", 130)
 
 
 if __name__ == "__main__":  # pragma: no cover

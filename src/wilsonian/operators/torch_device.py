@@ -1,19 +1,18 @@
-"""PyTorch backend: NNGP/NTK kernels, dense eigensystems and GP solves on CPU or CUDA.
+"""The PyTorch backend: kernel tiles, products and the dense eigensystem on CPU or CUDA.
 
-The same mathematics and conventions as the NumPy path:
+:class:`TorchOperator` is the kernel operator of :mod:`wilsonian.operators` on a torch
+device: every block, product V ↦ K V and the whole matrix are computed there, and the dense
+eigensolver runs ``torch.linalg.eigh`` there. The mathematics and conventions are those of
+the NumPy path:
 
 - :func:`kernel_torch` (and :func:`nngp_torch`, :func:`ntk_torch`): THEORY.md §2, the
-  recursions of :mod:`wilsonian.kernels` (ReLU and erf closed forms, standard
-  parameterization, the NNGP is K^L, the NTK in the NTK parameterization), computed in row
+  recursions of :mod:`wilsonian.kernels.fully_connected` (ReLU and erf closed forms,
+  standard parameterization, the NNGP is K^L, the NTK in the NTK parameterization), in row
   tiles on the device. For ``X2=None`` the diagonal is set from the O(N) recursion and
   cos θ = 1 exactly on it, as in the NumPy path.
 - :func:`eigh_torch`: eigenvalues of K (not K/N) in descending order, projections
   p_k = v_kᵀy ≥ 0 and the top eigenvectors, i.e. the
-  :class:`wilsonian.linalg.Eigensystem` of :func:`wilsonian.linalg.symmetric_eigensystem`.
-- :func:`gp_solve_torch`: the exact GP posterior mean of THEORY.md §3 (Cholesky, with the
-  same eigendecomposition fallback as :func:`wilsonian.gp.posterior`).
-- :class:`TorchKernelOperator`: V ↦ K V with kernel tiles on the device, for the ``matmul``
-  hook of :func:`wilsonian.topk.topk_spectrum`.
+  :class:`wilsonian.spectrum.Eigensystem` of :func:`wilsonian.spectrum.symmetric_eigensystem`.
 
 Inputs and outputs are NumPy arrays; tensors live on the device only inside a call.
 float64 by default (``dtype=torch.float32`` on request, e.g. for consumer GPUs).
@@ -28,13 +27,15 @@ from typing import Any
 
 import numpy as np
 
+from wilsonian._validation import as_inputs, check_tile
 from wilsonian.errors import WilsonianError
 from wilsonian.kernels import KernelSpec
+from wilsonian.operators.base import KernelOperator
 
 __all__ = [
     "TorchKernelOperator",
+    "TorchOperator",
     "eigh_torch",
-    "gp_solve_torch",
     "kernel_torch",
     "nngp_torch",
     "ntk_torch",
@@ -94,16 +95,6 @@ def _dtype(dtype: Any) -> Any:
     if dtype in (np.float32, "float32"):
         return torch.float32
     raise WilsonianError(f"dtype must be float64 or float32, got {dtype!r}.")
-
-
-def _as_matrix(X: Any, name: str) -> np.ndarray:
-    arr = np.asarray(X)
-    if arr.ndim != 2 or arr.shape[0] < 1 or arr.shape[1] < 1 or arr.dtype.kind not in "biuf":
-        raise WilsonianError(f"{name} must be a real 2-D (n, d) array, got shape {arr.shape} and dtype {arr.dtype}.")
-    arr = np.asarray(arr, dtype=np.float64)
-    if not np.isfinite(arr).all():
-        raise WilsonianError(f"{name} contains NaN or infinite values; clean or drop those inputs.")
-    return arr
 
 
 # --------------------------------------------------------------------------- kernels
@@ -194,9 +185,9 @@ def kernel_torch(X1: Any, X2: Any = None, spec: KernelSpec | None = None, *, dev
     if not isinstance(spec, KernelSpec):
         raise WilsonianError(f"spec must be a wilsonian.kernels.KernelSpec, got {type(spec).__name__}.")
     dev, dt = _device(device), _dtype(dtype)
-    A = _as_matrix(X1, "X1")
+    A = as_inputs(X1, "X1")
     symmetric = X2 is None
-    B = A if symmetric else _as_matrix(X2, "X2")
+    B = A if symmetric else as_inputs(X2, "X2")
     if B.shape[1] != A.shape[1]:
         raise WilsonianError(f"X1 and X2 must have the same number of features, got {A.shape[1]} and {B.shape[1]}.")
     if tile is not None and (isinstance(tile, bool) or not isinstance(tile, Integral) or tile < 1):
@@ -238,9 +229,20 @@ def ntk_torch(X1: Any, X2: Any = None, *, activation: str = "relu", depth: int =
     return kernel_torch(X1, X2, spec, device=device, dtype=dtype, tile=tile)
 
 
-class TorchKernelOperator:
-    """V ↦ K V with kernel row tiles computed on ``device`` (the ``matmul`` hook of
-    :func:`wilsonian.topk.topk_spectrum`); K is never stored. One call = one pass."""
+class TorchOperator(KernelOperator):
+    """The kernel operator of :mod:`wilsonian.operators` with every kernel entry computed on a
+    torch ``device``; the dense eigensystem runs there too. K is never stored on the device.
+
+    Parameters
+    ----------
+    X : (N, d) pool inputs
+    spec : KernelSpec (fully connected NNGP or NTK)
+    device : "cpu", "cuda" or "cuda:N"
+    dtype : torch.float64 (default) or torch.float32
+    tile : rows per device tile (default: about 2²⁵ entries)
+    """
+
+    backend = "torch"
 
     def __init__(self, X: Any, spec: KernelSpec, *, device: str = "cpu", dtype: Any = None,
                  tile: int | None = None):
@@ -248,22 +250,46 @@ class TorchKernelOperator:
         if not isinstance(spec, KernelSpec):
             raise WilsonianError(f"spec must be a wilsonian.kernels.KernelSpec, got {type(spec).__name__}.")
         self.spec = spec
+        self.device_name = device
         self.device, self.dtype = _device(device), _dtype(dtype)
-        X = _as_matrix(X, "X")
-        self.n = X.shape[0]
+        X = as_inputs(X, "X")
+        super().__init__(X.shape[0])
+        self.X = X
         with torch.no_grad():
             self._X = torch.as_tensor(X, dtype=self.dtype, device=self.device)
             self._q = _variances(self._X, spec)
-        if tile is not None and (isinstance(tile, bool) or not isinstance(tile, Integral) or tile < 1):
-            raise WilsonianError(f"tile must be a positive number of rows or None, got {tile!r}.")
-        self.tile = int(tile) if tile else max(1, min(self.n, _TILE_ENTRIES // self.n))
-        self.passes = 0
+        tile = check_tile(tile)
+        self.tile = tile if tile else max(1, min(self.n, _TILE_ENTRIES // self.n))
+        self._key: dict[str, Any] | None = None
 
-    def __call__(self, V: np.ndarray) -> np.ndarray:
+    def _index(self, index: Any) -> Any:
         torch = _torch()
-        V = np.asarray(V, dtype=np.float64)
-        if V.ndim != 2 or V.shape[0] != self.n:
-            raise WilsonianError(f"the block must have shape ({self.n}, b), got {V.shape}.")
+        if isinstance(index, slice):
+            return index
+        return torch.as_tensor(np.asarray(index), dtype=torch.long, device=self.device)
+
+    def block(self, rows: Any, cols: Any = None) -> np.ndarray:
+        torch = _torch()
+        with torch.no_grad():
+            r = self._index(rows)
+            A, qa = self._X[r], [q[r] for q in self._q]
+            if cols is None:
+                tile = _kernel_tile(A, A, qa, qa, self.spec, 0)
+                tile = 0.5 * (tile + tile.T)  # exactly symmetric, as the NumPy path
+            else:
+                c = self._index(cols)
+                tile = _kernel_tile(A, self._X[c], qa, [q[c] for q in self._q], self.spec, None)
+            return tile.cpu().numpy().astype(np.float64, copy=False)
+
+    def diagonal(self) -> np.ndarray:
+        return self.spec.diagonal(self.X)
+
+    def matrix(self, *, progress: bool = False) -> np.ndarray:
+        return kernel_torch(self.X, None, self.spec, device=self.device_name, dtype=self.dtype, tile=self.tile)
+
+    def matmul(self, V: np.ndarray) -> np.ndarray:
+        torch = _torch()
+        V = self._check_block(V)
         with torch.no_grad():
             Vt = torch.as_tensor(V, dtype=self.dtype, device=self.device)
             out = torch.empty_like(Vt)
@@ -275,6 +301,25 @@ class TorchKernelOperator:
             result = out.cpu().numpy().astype(np.float64, copy=False)
         self.passes += 1
         return result
+
+    def eigensystem(self, K: np.ndarray, y: np.ndarray, *, n_vectors: int = 0, method: str = "auto"):
+        """The dense eigensystem on the device (``method`` is LAPACK's, not used here)."""
+        return eigh_torch(K, y, n_vectors=n_vectors, device=self.device_name, dtype=self.dtype)
+
+    def cache_key(self) -> dict[str, Any]:
+        if self._key is None:
+            from wilsonian.store import array_digest
+
+            self._key = {"pool": array_digest(self.X), "kernel": self.spec.as_dict(), "backend": "torch",
+                         "device": self.device_name, "dtype": str(self.dtype)}
+        return self._key
+
+    def describe(self) -> dict[str, Any]:
+        return {**super().describe(), "kernel": self.spec.as_dict(), "device": self.device_name}
+
+
+#: The name this operator had before the operators package (``matmul`` hook of top-k).
+TorchKernelOperator = TorchOperator
 
 
 # ----------------------------------------------------------------- dense linear algebra
@@ -295,7 +340,7 @@ def eigh_torch(K: Any, y: Any, *, n_vectors: int = 0, device: str = "cpu", dtype
     device, dtype : as in :func:`kernel_torch`
     """
     torch = _torch()
-    from wilsonian.linalg import Eigensystem
+    from wilsonian.spectrum.dense import Eigensystem
 
     dev, dt = _device(device), _dtype(dtype)
     K = np.asarray(K)
@@ -322,56 +367,3 @@ def eigh_torch(K: Any, y: Any, *, n_vectors: int = 0, device: str = "cpu", dtype
         if n_vectors:
             vectors = (V[:, :n_vectors] * signs[:n_vectors]).cpu().numpy().astype(np.float64)
         return Eigensystem(w.cpu().numpy().astype(np.float64), p.cpu().numpy().astype(np.float64), vectors)
-
-
-def gp_solve_torch(K_train: Any, y_train: Any, K_test_train: Any, ridge: float, *, device: str = "cpu",
-                   dtype: Any = None) -> Any:
-    """Exact GP posterior mean K(x*, X)[K(X, X) + σ²I]⁻¹y on ``device`` (THEORY.md §3).
-
-    Cholesky first; if it fails or a pivot is at round-off level, a symmetric
-    eigendecomposition with round-off eigenvalues set to 0 (minimum-norm solution), as in
-    :func:`wilsonian.gp.posterior`. Returns a :class:`wilsonian.gp.Posterior` (no variance).
-    """
-    torch = _torch()
-    from wilsonian.gp import Posterior, _check_ridge
-
-    dev, dt = _device(device), _dtype(dtype)
-    ridge = _check_ridge(ridge)
-    K_train = np.asarray(K_train, dtype=np.float64)
-    y_train = np.asarray(y_train, dtype=np.float64)
-    K_test_train = np.asarray(K_test_train, dtype=np.float64)
-    m = K_train.shape[0]
-    if K_train.shape != (m, m) or y_train.shape != (m,) or K_test_train.ndim != 2 or K_test_train.shape[1] != m:
-        raise WilsonianError(
-            f"inconsistent shapes: K_train {K_train.shape}, y_train {y_train.shape}, K_test_train {K_test_train.shape}."
-        )
-    if m == 0:
-        raise WilsonianError("the training set is empty.")
-    with torch.no_grad():
-        Kt = torch.as_tensor(K_train, dtype=dt, device=dev)
-        yt = torch.as_tensor(y_train, dtype=dt, device=dev)
-        A = Kt + ridge * torch.eye(m, dtype=dt, device=dev)
-        L, info = torch.linalg.cholesky_ex(A)
-        solver = "cholesky"
-        alpha = None
-        if int(info) == 0:
-            pivots = torch.diagonal(L)
-            scale = float(torch.diagonal(A).max())
-            eps = torch.finfo(dt).eps
-            if float(pivots.min()) ** 2 > m * eps * scale:
-                alpha = torch.cholesky_solve(yt[:, None], L)[:, 0]
-                if not bool(torch.isfinite(alpha).all()):
-                    alpha = None
-        if alpha is None:
-            solver = "eigh"
-            w, V = torch.linalg.eigh(Kt)
-            floor = m * torch.finfo(dt).eps * max(float(w.abs().max()), 1e-300)
-            w = torch.where(w > floor, w, torch.zeros_like(w)) + ridge
-            inverse = torch.where(w > 0, 1.0 / torch.where(w > 0, w, 1.0), torch.zeros_like(w))
-            alpha = V @ (inverse * (V.T @ yt))
-        mean = torch.as_tensor(K_test_train, dtype=dt, device=dev) @ alpha
-        mean = mean.cpu().numpy().astype(np.float64)
-    if not np.all(np.isfinite(mean)):
-        raise WilsonianError("the GP solve produced non-finite values; check the kernel for NaN/Inf.")
-    return Posterior(mean, None, solver)
-

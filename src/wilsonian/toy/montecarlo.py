@@ -1,35 +1,5 @@
-"""The Hermite toy model of THEORY.md §5 (paper, Fig. 3): closed form and Monte Carlo.
-
-Model
------
-Inputs x ~ N(0, 1). The kernel has two modes,
-
-    φ_1(x) = He_1(x) = x               with eigenvalue λ_1 (paper: 1),
-    φ_2(x) = He_2(x)/√2 = (x² − 1)/√2  with eigenvalue λ_2 = λ_> (paper: 0.1),
-
-so K(x, x') = λ_1 φ_1(x)φ_1(x') + λ_2 φ_2(x)φ_2(x'). Both modes are orthonormal under N(0, 1).
-The target is the probabilists' Hermite polynomial y = He_D(x) (paper: D = 5,
-He_5 = x⁵ − 10x³ + 15x), learned from n = η training points (paper: 100) with ridge σ²
-(paper: 400). He_i are the polynomials of :mod:`numpy.polynomial.hermite_e`, ⟨He_i He_j⟩ = i! δ_ij.
-
-Theories (THEORY.md §5, "Toy model")
-------------------------------------
-* Standard theory (EK, Gaussian RG, spectral bias): every mode learns its own target
-  coefficient ⟨φ_k y⟩. For D ≥ 3, He_D is orthogonal to both modes, so f̄ = 0
-  (:func:`standard_slope`).
-* Reweighting theory: integrating out mode 2 point by point gives the input-dependent ridge
-  σ²(x) = σ² + λ_2 φ_2(x)², and EK for the kept mode with the reweighted loss gives
-  f̄(x) = s·x,  s = η λ_1 B / (1 + η λ_1 A),  A = ⟨x²/σ²(x)⟩,  B = ⟨x He_D(x)/σ²(x)⟩
-  (:func:`reweighted_slope`). Paper parameters: s ≈ −2.89·10⁻³.
-
-  This is a leading-order theory. It is exact as σ² → ∞ with λ_> η/σ² → 0; at the
-  paper's parameters the exact average slope is ~12 % smaller in magnitude (~15 % at
-  λ_> = 0.5), from next-order terms of relative size ~λ_> η/σ² (mode 2 is partly learned,
-  not only a ridge) and ~20 λ_1/σ² for D = 5 (fluctuations of ΦᵀΦ). Even at λ_> = 0 the
-  exact slope is not 0 but λ_1³·120n/(σ² + nλ_1)³ + … = 9.3·10⁻⁵ (the fluctuation of Σx²
-  against Σx·He_5, second order). The paper's plain average over 5·10⁶ training sets cannot
-  resolve either (its SE is ~10 % of s); the control-variate estimate of
-  :class:`ToyMonteCarlo` can.
+"""The Monte Carlo of the Hermite toy model (:mod:`wilsonian.toy.model`): exact GP posterior
+means of millions of training sets, from power sums of their inputs.
 
 Monte Carlo
 -----------
@@ -60,324 +30,58 @@ training sets; a block of b sets reads its b·n normals as an (n, b) array in ro
 order (:func:`chunk_inputs` returns them). Per-chunk moments are combined in chunk order. The result is therefore a function of
 (parameters, trials, seed, chunk) only, identical for any number of worker threads; the
 first chunks of a longer run are those of a shorter one. The drawing and the power sums are
-compiled (:mod:`wilsonian._toy_kernels`, numba) with a fixed order of operations.
+compiled (:mod:`wilsonian.toy._kernels`, numba) with a fixed order of operations.
 """
+
 
 from __future__ import annotations
 
 import math
-import numbers
 import os
 import sys
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
-from pathlib import Path
-from typing import Callable, Sequence
+from typing import Sequence
 
 import numpy as np
 from numpy.polynomial import hermite_e, polynomial
-from scipy.special import roots_hermitenorm
 
-from wilsonian import _toy_kernels
 from wilsonian.errors import WilsonianError
+import wilsonian.toy._kernels as _toy_kernels
+from wilsonian.toy.model import (
+    ToyParams,
+    _as_float,
+    _as_int,
+    features,
+    reweighted_slope,
+    standard_slope,
+    target_overlaps,
+)
 
 __all__ = [
+    "BLOCK_TRIALS",
     "DEFAULT_CHUNK",
-    "PAPER_PARAMS",
     "PAPER_TRIALS",
     "ToyMonteCarlo",
-    "ToyParams",
-    "BLOCK_TRIALS",
     "chunk_generator",
     "chunk_inputs",
-    "features",
-    "hermite_target",
     "monte_carlo",
-    "plot_toy",
-    "reweighted_integrals",
-    "reweighted_slope",
-    "standard_slope",
-    "target_overlaps",
     "toy_results",
     "trial_coefficients",
 ]
 
-#: Paper parameters of Fig. 3 (THEORY.md §5).
-PAPER_PARAMS = {"lambda1": 1.0, "lambda_high": 0.1, "ridge": 400.0, "n": 100, "degree": 5}
 #: Number of training sets in the paper's Monte Carlo.
 PAPER_TRIALS = 5_000_000
 #: Trials per chunk: part of the seed's contract (see the module docstring).
 DEFAULT_CHUNK = 100_000
-#: Largest target degree accepted: beyond it the monomial expansion of He_D used by the
-#: Monte Carlo loses digits that matter, and its variance is dominated by rare tails.
-MAX_DEGREE = 30
 #: Training sets per block inside a chunk (part of the seed contract): the block's K power
 #: sums (K·256·8 bytes) stay in the L1 cache while its normals stream through.
 BLOCK_TRIALS = 256
 #: Trials per vectorized 2×2 solve: its ~40 temporaries stay in cache (4× faster than
 #: whole-chunk arrays); elementwise, so it does not change the result.
 _SOLVE_TRIALS = 1 << 14
-#: Gauss–Hermite node counts tried, doubling, until two successive rules agree.
-_MIN_NODES = 32
-_MAX_NODES = 16384
 
 _SQRT2 = math.sqrt(2.0)
-
-
-# --------------------------------------------------------------------------------------------
-# Parameters and validation
-# --------------------------------------------------------------------------------------------
-
-
-def _as_int(name: str, value: object, minimum: int) -> int:
-    """An integer ≥ ``minimum``; integral floats such as 5e6 are accepted."""
-    if isinstance(value, bool):
-        raise WilsonianError(f"{name} must be an integer, got {value!r}")
-    if isinstance(value, numbers.Integral):
-        result = int(value)
-    elif isinstance(value, numbers.Real) and float(value).is_integer():
-        result = int(value)
-    else:
-        raise WilsonianError(f"{name} must be an integer, got {value!r}")
-    if result < minimum:
-        raise WilsonianError(f"{name} must be at least {minimum}, got {result}")
-    return result
-
-
-def _as_float(name: str, value: object, *, positive: bool) -> float:
-    """A finite float that is > 0 (``positive``) or ≥ 0."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise WilsonianError(f"{name} must be a real number, got {value!r}")
-    result = float(value)
-    if not math.isfinite(result):
-        raise WilsonianError(f"{name} must be finite, got {result}")
-    if positive and result <= 0:
-        raise WilsonianError(f"{name} must be > 0, got {result}")
-    if not positive and result < 0:
-        raise WilsonianError(f"{name} must be >= 0, got {result}")
-    return result
-
-
-@dataclass(frozen=True)
-class ToyParams:
-    """Parameters of the toy model, validated on construction.
-
-    Attributes
-    ----------
-    lambda1 : float
-        Eigenvalue λ_1 > 0 of the kept mode φ_1 = x.
-    lambda_high : float
-        Eigenvalue λ_2 = λ_> ≥ 0 of the mode φ_2 = (x² − 1)/√2 that the theory integrates out.
-    ridge : float
-        Ridge (observation-noise variance) σ² > 0. σ² = 0 is rejected: the reweighted ridge
-        σ²(x) = λ_> φ_2(x)² vanishes at x = ±1 and the integrals A and B diverge, and the
-        Monte Carlo posterior mean becomes a least-squares fit that is singular for n < 2.
-    n : int
-        Training points per training set, η = n ≥ 1.
-    degree : int
-        Degree D of the target He_D, 0 ≤ D ≤ :data:`MAX_DEGREE`.
-    """
-
-    lambda1: float = 1.0
-    lambda_high: float = 0.1
-    ridge: float = 400.0
-    n: int = 100
-    degree: int = 5
-
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "lambda1", _as_float("lambda1", self.lambda1, positive=True))
-        object.__setattr__(
-            self, "lambda_high", _as_float("lambda_high", self.lambda_high, positive=False)
-        )
-        object.__setattr__(self, "ridge", _as_float("ridge (sigma^2)", self.ridge, positive=True))
-        object.__setattr__(self, "n", _as_int("n (training points)", self.n, 1))
-        degree = _as_int("degree", self.degree, 0)
-        if degree > MAX_DEGREE:
-            raise WilsonianError(
-                f"degree must be at most {MAX_DEGREE}, got {degree}; higher Hermite targets lose "
-                "precision in the power-sum Monte Carlo"
-            )
-        object.__setattr__(self, "degree", degree)
-
-    def as_dict(self) -> dict:
-        """Plain dict of the parameters (for JSON)."""
-        return {
-            "lambda1": self.lambda1,
-            "lambda_high": self.lambda_high,
-            "ridge": self.ridge,
-            "n": self.n,
-            "degree": self.degree,
-        }
-
-
-def features(x: np.ndarray) -> np.ndarray:
-    """Evaluate the two kernel modes.
-
-    Parameters
-    ----------
-    x : array_like, shape (...)
-        Inputs.
-
-    Returns
-    -------
-    ndarray, shape (..., 2)
-        [φ_1(x), φ_2(x)] = [x, (x² − 1)/√2], orthonormal under N(0, 1).
-    """
-    x = np.asarray(x, dtype=np.float64)
-    return np.stack([x, (x * x - 1.0) / _SQRT2], axis=-1)
-
-
-def hermite_target(x: np.ndarray, degree: int) -> np.ndarray:
-    """The target He_D(x) (probabilists' Hermite polynomial), evaluated pointwise."""
-    degree = _as_int("degree", degree, 0)
-    unit = np.zeros(degree + 1)
-    unit[degree] = 1.0
-    return hermite_e.hermeval(np.asarray(x, dtype=np.float64), unit)
-
-
-# --------------------------------------------------------------------------------------------
-# Theories
-# --------------------------------------------------------------------------------------------
-
-
-def standard_slope(
-    *,
-    lambda1: float = 1.0,
-    lambda_high: float = 0.1,
-    ridge: float = 400.0,
-    n: int = 100,
-    degree: int = 5,
-) -> float:
-    """Slope of f̄(x) = s·x predicted by the standard (Gaussian-feature) theory.
-
-    EK with the Gaussian-RG ridge: integrating out mode 2 as if its feature were independent
-    of x adds its mean ⟨λ_> φ_2²⟩ = λ_> to the ridge (THEORY.md §4), and the kept mode learns
-    s = η λ_1 ⟨x He_D⟩ / (η λ_1 + σ² + λ_>). Since ⟨x He_D⟩ = δ_{D,1}, s = 0 for every D ≠ 1;
-    in particular for the paper's He_5, which is orthogonal to both modes, the standard
-    theory predicts a vanishing average predictor. This is :func:`reweighted_slope` with
-    σ²(x) replaced by its mean.
-
-    Returns
-    -------
-    float
-        The slope (exactly 0.0 unless ``degree == 1``).
-    """
-    p = ToyParams(lambda1, lambda_high, ridge, n, degree)
-    overlap = 1.0 if p.degree == 1 else 0.0  # ⟨x He_D⟩ = 1! δ_{D,1}
-    return p.n * p.lambda1 * overlap / (p.n * p.lambda1 + p.ridge + p.lambda_high)
-
-
-def _gauss_average(integrands: Callable[[np.ndarray], np.ndarray], nodes: int):
-    """⟨g⟩ under N(0, 1) by an ``nodes``-point Gauss–Hermite rule, and ⟨|g|⟩ as a scale.
-
-    ``integrands`` maps the nodes (N,) to values (k, N). scipy's ``roots_hermitenorm`` is
-    the same rule as ``numpy.polynomial.hermite_e.hermegauss`` but stays accurate for the
-    thousands of nodes a small ridge needs (hermegauss overflows beyond ~400 nodes).
-    """
-    x, w = roots_hermitenorm(nodes)
-    w = w / math.sqrt(2.0 * math.pi)
-    values = integrands(x)
-    return values @ w, np.abs(values) @ w
-
-
-def reweighted_integrals(
-    *,
-    lambda_high: float = 0.1,
-    ridge: float = 400.0,
-    degree: int = 5,
-    nodes: int | None = None,
-    rtol: float = 1e-12,
-) -> tuple[float, float]:
-    """The Gaussian averages A = ⟨x²/σ²(x)⟩ and B = ⟨x He_D(x)/σ²(x)⟩ (THEORY.md §5).
-
-    Here σ²(x) = σ² + λ_> φ_2(x)² = σ² + λ_> (x² − 1)²/2 is the reweighted ridge.
-
-    Parameters
-    ----------
-    lambda_high, ridge, degree
-        λ_> ≥ 0, σ² > 0, D ≥ 0.
-    nodes : int, optional
-        Number of Gauss–Hermite nodes. By default the rule is doubled from 32 nodes until two
-        successive rules agree to ``rtol`` relative to ⟨|integrand|⟩ (the integrand is
-        rational, not polynomial, so no finite rule is exact; its poles approach the real
-        axis at x = ±1 as σ²/λ_> → 0, which is when many nodes are needed).
-    rtol : float
-        Convergence tolerance of the automatic rule.
-
-    Returns
-    -------
-    (A, B) : tuple of float
-        Exact (no quadrature) when λ_> = 0: A = 1/σ², B = δ_{D,1}/σ²; B = 0 exactly for
-        even D, whose integrand is odd.
-
-    Raises
-    ------
-    WilsonianError
-        On invalid parameters, or if 16384 nodes do not converge (σ²/λ_> ≲ 0.1).
-    """
-    p = ToyParams(lambda_high=lambda_high, ridge=ridge, degree=degree)
-    target = np.zeros(p.degree + 1)
-    target[p.degree] = 1.0
-
-    def integrands(x: np.ndarray) -> np.ndarray:
-        local_ridge = p.ridge + p.lambda_high * (x * x - 1.0) ** 2 / 2.0
-        return np.stack([x * x, x * hermite_e.hermeval(x, target)]) / local_ridge
-
-    if p.lambda_high == 0.0:
-        # Constant ridge: A = ⟨x²⟩/σ², B = ⟨x He_D⟩/σ² = δ_{D,1}/σ², exactly.
-        return 1.0 / p.ridge, (1.0 if p.degree == 1 else 0.0) / p.ridge
-    odd_integrand = p.degree % 2 == 0  # x He_D(x)/σ²(x) is odd: B = 0 exactly
-    if nodes is not None:
-        count = _as_int("nodes", nodes, 1)
-        values, _ = _gauss_average(integrands, count)
-        return float(values[0]), 0.0 if odd_integrand else float(values[1])
-    rtol = _as_float("rtol", rtol, positive=True)
-    count = max(_MIN_NODES, p.degree + 2)
-    previous, _ = _gauss_average(integrands, count)
-    while count < _MAX_NODES:
-        count *= 2
-        current, scale = _gauss_average(integrands, count)
-        if np.all(np.abs(current - previous) <= rtol * scale):
-            return float(current[0]), 0.0 if odd_integrand else float(current[1])
-        previous = current
-    raise WilsonianError(
-        f"Gauss-Hermite quadrature of the reweighted ridge did not converge with {_MAX_NODES} "
-        f"nodes (ridge={p.ridge}, lambda_high={p.lambda_high}): the integrand's poles are too "
-        "close to x = ±1; use a ridge of at least ~0.1 * lambda_high"
-    )
-
-
-def reweighted_slope(
-    *,
-    lambda1: float = 1.0,
-    lambda_high: float = 0.1,
-    ridge: float = 400.0,
-    n: int = 100,
-    degree: int = 5,
-    nodes: int | None = None,
-) -> float:
-    """Slope s of the reweighting theory's predictor f̄(x) = s·x (THEORY.md §5).
-
-    EK for the kept mode φ_1 = x with the reweighted loss, (λ_1⁻¹ + η A) s = η B, i.e.
-    s = η λ_1 B / (1 + η λ_1 A) with A, B from :func:`reweighted_integrals`. The integrated-out
-    mode φ_2 contributes no mean (its coefficient is 0 at this order).
-
-    Returns
-    -------
-    float
-        s; ≈ −2.89·10⁻³ at the paper parameters (λ_1 = 1, λ_> = 0.1, σ² = 400, n = 100,
-        D = 5). With λ_> = 0, σ²(x) = σ² and B = ⟨x He_D⟩/σ² = 0 for D ≠ 1, so s = 0.
-
-    Notes
-    -----
-    Leading order: exact as σ² → ∞ with λ_> η/σ² → 0. At the paper's parameters the exact
-    Monte Carlo slope is ~12 % smaller in magnitude (module docstring).
-    """
-    p = ToyParams(lambda1, lambda_high, ridge, n, degree)
-    a, b = reweighted_integrals(
-        lambda_high=p.lambda_high, ridge=p.ridge, degree=p.degree, nodes=nodes
-    )
-    return p.n * p.lambda1 * b / (1.0 + p.n * p.lambda1 * a)
 
 
 # --------------------------------------------------------------------------------------------
@@ -569,15 +273,6 @@ def _readonly(a: np.ndarray) -> np.ndarray:
     a = np.array(a, dtype=np.float64)
     a.setflags(write=False)
     return a
-
-
-def target_overlaps(degree: int) -> np.ndarray:
-    """Exact Gaussian averages (⟨φ_1 He_D⟩, ⟨φ_2 He_D⟩) = (δ_{D,1}, √2 δ_{D,2}), shape (2,).
-
-    n times this is the mean of r = Φᵀy per training set, which makes r a control variate.
-    """
-    degree = _as_int("degree", degree, 0)
-    return np.array([1.0 if degree == 1 else 0.0, _SQRT2 if degree == 2 else 0.0])
 
 
 @dataclass(frozen=True)
@@ -798,7 +493,7 @@ def monte_carlo(
 
 
 # --------------------------------------------------------------------------------------------
-# Results and figure
+# Results of several λ_> (toy.json)
 # --------------------------------------------------------------------------------------------
 
 
@@ -879,106 +574,3 @@ def toy_results(
     del params["lambda_high"]
     params.update(trials=_as_int("trials", trials, 1), seed=seed, chunk=chunk)
     return {"model": "hermite-toy", "params": params, "grid": x, "results": entries}
-
-
-#: Colours of the λ_> series in :func:`plot_toy`; green is the standard theory's.
-_SERIES_COLORS = ("tab:blue", "tab:red", "tab:purple", "tab:orange", "tab:brown", "tab:cyan")
-
-
-def plot_toy(results: dict, path_stem: str | os.PathLike) -> tuple[Path, Path]:
-    """Figure 3 of the paper from :func:`toy_results` output: ``<stem>.png`` and ``<stem>.pdf``.
-
-    Left: average predictor f̄(x) ± SE (Monte Carlo) for each λ_>, with the reweighting
-    theory s·x (dashed) and the standard theory f̄ = 0 (green). Right: the slope c̄_1 ± SE
-    against λ_> with the reweighting theory s(λ_>) as a curve, plus the control-variate
-    estimate of the same slope; the effect is small, and this panel shows it at the scale
-    of its error bars.
-
-    Returns
-    -------
-    (png, pdf) : the paths written (atomically).
-    """
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    from wilsonian.atomic import atomic_path
-
-    try:
-        x = np.asarray(results["grid"], dtype=np.float64)
-        entries = list(results["results"])
-        params = dict(results["params"])
-        theory_params = {k: params[k] for k in ("lambda1", "ridge", "n", "degree")}
-    except (KeyError, TypeError) as exc:
-        raise WilsonianError(
-            f"results must be the dict returned by toy_results (missing {exc})"
-        ) from exc
-    if not entries:
-        raise WilsonianError(
-            "results contain no lambda_high entries; run toy_results with at least one"
-        )
-
-    fig, (left, right) = plt.subplots(1, 2, figsize=(11, 4.3), constrained_layout=True)
-    spacing = float(np.ptp(x)) / max(x.size - 1, 1) or 1.0
-    offsets = (np.arange(len(entries)) - (len(entries) - 1) / 2) * 0.08 * spacing
-    fine = np.linspace(x.min(), x.max(), 200)
-    standard = left.axhline(0.0, color="tab:green", lw=2)
-    handles, labels = [standard], ["standard theory (EK, Gaussian RG)"]
-    for i, entry in enumerate(entries):
-        color = _SERIES_COLORS[i % len(_SERIES_COLORS)]
-        lam = float(entry["lambda_high"])
-        points = left.errorbar(
-            x + offsets[i], entry["predictor_mean"], yerr=entry["predictor_se"], fmt="o",
-            ms=3.5, capsize=2.5, color=color,
-        )
-        (line,) = left.plot(fine, float(entry["theory_slope"]) * fine, "--", color=color)
-        handles.append((points, line))
-        labels.append(f"$\\lambda_>={lam:g}$")
-    left.set_xlabel("$x$")
-    left.set_ylabel(r"average predictor $\bar f(x)$ (± SE)")
-    left.set_title(
-        f"target He$_{{{params['degree']}}}$, n={params['n']}, "
-        f"$\\sigma^2$={params['ridge']:g}, m={int(params.get('trials', 0)):,} trials",
-        fontsize=10,
-    )
-    # The predictors are lines through the origin: the legend goes in an empty quadrant, one
-    # entry per λ_> (points and dashed line together).
-    from matplotlib.legend_handler import HandlerTuple
-
-    falling = sum(float(e["theory_slope"]) for e in entries) <= 0
-    left.legend(handles, labels, fontsize=7, loc="upper right" if falling else "upper left",
-                handler_map={tuple: HandlerTuple(ndivide=None)}, title_fontsize=7,
-                title="points: Monte Carlo ± SE\ndashed: reweighting theory")
-
-    lams = np.array([float(e["lambda_high"]) for e in entries])
-    dense = np.linspace(0.0, max(float(lams.max()), 0.1) * 1.05, 60)
-    theory = [reweighted_slope(lambda_high=v, **theory_params) for v in dense]
-    right.axhline(0.0, color="tab:green", lw=2, label="standard theory")
-    right.plot(dense, theory, "--", color="k", label="reweighting theory $s(\\lambda_>)$")
-    right.errorbar(
-        lams, [float(e["mc_slope"]) for e in entries],
-        yerr=[float(e["mc_slope_se"]) for e in entries], fmt="o", color="tab:red", capsize=3,
-        label=r"Monte Carlo slope $\bar c_1$ ± SE",
-    )
-    if all("cv_slope" in e for e in entries):
-        right.errorbar(
-            lams + 0.01 * float(dense[-1]), [float(e["cv_slope"]) for e in entries],
-            yerr=[float(e["cv_slope_se"]) for e in entries], fmt="s", mfc="none", ms=5,
-            color="tab:blue", capsize=3, label="same, control-variate estimate ± SE",
-        )
-    right.set_xlabel(r"$\lambda_>$")
-    right.set_ylabel(r"slope of $\bar f(x)$ (coefficient of $x$)")
-    right.legend(fontsize=8)
-
-    stem = Path(path_stem)
-    written = []
-    try:
-        for suffix in (".png", ".pdf"):
-            target = stem.with_name(stem.name + suffix)
-            with atomic_path(target, suffix=suffix) as tmp:
-                fig.savefig(tmp, format=suffix[1:], dpi=150)
-            written.append(target)
-    finally:
-        plt.close(fig)
-    return written[0], written[1]

@@ -1,4 +1,4 @@
-"""The kernel's eigensystem on the data measure (THEORY.md §1).
+"""The kernel's eigensystem on the data measure (THEORY.md §1): :class:`Spectrum`.
 
 Conventions
 -----------
@@ -15,11 +15,17 @@ K_ij = Σ_k λ_k φ_k(x_i) φ_k(x_j).
 A :class:`Spectrum` may be *truncated* (only the top M modes resolved, as from an iterative
 eigensolver); it then still knows the total trace and target power, and the theories use the
 unresolved remainders ``tail_mass`` and ``tail_power``.
+
+It is the one type every theory reads. It is validated once, holds read-only arrays, and
+keeps what the theories derive from it and share (their resolvent sums and RG cutoff
+tables, see :meth:`Spectrum.shared`) on itself, so that several theories evaluated on one
+spectrum build them once.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
+from functools import cached_property
 from typing import Any
 
 import numpy as np
@@ -27,7 +33,28 @@ import numpy as np
 from wilsonian.errors import WilsonianError
 
 
-@dataclass(frozen=True)
+def _frozen(values: Any) -> np.ndarray:
+    """A read-only float64 copy: the spectrum caches sums over its arrays."""
+    copy = np.array(values, dtype=np.float64)
+    copy.setflags(write=False)
+    return copy
+
+
+def _read_only_view(values: Any) -> np.ndarray | None:
+    """A read-only view (no copy: eigenfunctions can be N × N)."""
+    if values is None:
+        return None
+    view = np.asarray(values, dtype=np.float64).view()
+    view.setflags(write=False)
+    return view
+
+
+#: Cutoff tables (2·(M + 1) floats each) kept per spectrum: a sweep over ridges or
+#: thresholds keeps the latest few.
+_TABLES_KEPT = 4
+
+
+@dataclass(frozen=True, eq=False)
 class Spectrum:
     """Eigenvalues of K/N, target coefficients, and optionally the eigenfunctions on the pool.
 
@@ -53,6 +80,9 @@ class Spectrum:
         How many eigenvalues were clipped.
     meta : dict
         What produced the spectrum (solver, kernel, pool provenance), JSON-ready.
+
+    Every array is read-only. ``dataclasses.replace`` gives a new spectrum with fresh
+    shared sums.
     """
 
     eigenvalues: np.ndarray
@@ -65,10 +95,14 @@ class Spectrum:
     clipped: float = 0.0
     n_clipped: int = 0
     meta: dict[str, Any] = field(default_factory=dict)
+    #: Values the theories derive from the spectrum and share (not init fields: a replaced
+    #: spectrum starts with none): sums kept for good, per-(ridge, threshold) tables bounded.
+    _shared: dict = field(default_factory=dict, init=False, repr=False)
+    _tables: dict = field(default_factory=dict, init=False, repr=False)
 
     def __post_init__(self) -> None:
-        lam = np.asarray(self.eigenvalues, dtype=np.float64)
-        yk = np.asarray(self.target_coefficients, dtype=np.float64)
+        lam = _frozen(self.eigenvalues)
+        yk = _frozen(self.target_coefficients)
         if lam.ndim != 1 or yk.shape != lam.shape:
             raise WilsonianError(
                 f"eigenvalues and target coefficients must be 1-D arrays of equal length, "
@@ -78,8 +112,17 @@ class Spectrum:
             raise WilsonianError("the spectrum contains NaN or Inf values")
         if lam.size and (np.any(lam < 0) or np.any(np.diff(lam) > 0)):
             raise WilsonianError("eigenvalues must be non-negative and sorted in descending order")
+        for name, value in (("trace", self.trace), ("target_power", self.target_power)):
+            if not np.isfinite(value):
+                raise WilsonianError(f"the spectrum's {name} must be finite, got {value}")
         object.__setattr__(self, "eigenvalues", lam)
         object.__setattr__(self, "target_coefficients", yk)
+        object.__setattr__(self, "n", int(self.n))
+        object.__setattr__(self, "trace", float(self.trace))
+        object.__setattr__(self, "target_power", float(self.target_power))
+        object.__setattr__(self, "eigenfunctions", _read_only_view(self.eigenfunctions))
+        if self.kernel_diagonal is not None:
+            object.__setattr__(self, "kernel_diagonal", _frozen(self.kernel_diagonal))
 
     # ------------------------------------------------------------------ derived quantities
     @property
@@ -101,6 +144,44 @@ class Spectrum:
     def is_truncated(self) -> bool:
         return self.n_modes < self.n
 
+    @property
+    def n_positive(self) -> int:
+        """Number of modes with λ_k > 0 (they come first: eigenvalues are sorted)."""
+        return int(np.count_nonzero(self.eigenvalues > 0))
+
+    def positive_part(self) -> tuple[np.ndarray, np.ndarray, float]:
+        """(λ_k > 0, their y_k², power that is never learned: zero modes plus the tail).
+
+        A mode with λ_k = 0 adds nothing to any ridge or γ and keeps its full y_k² in the
+        error, exactly like the unresolved tail (THEORY.md §4).
+        """
+        m = self.n_positive
+        power = np.square(self.target_coefficients)
+        return self.eigenvalues[:m], power[:m], float(power[m:].sum()) + self.tail_power
+
+    @cached_property
+    def tail_sums(self) -> np.ndarray:
+        """Σ_{j≥k} λ_j for k = 0..M (length M + 1), summed from the smallest λ up for accuracy."""
+        return np.concatenate([np.cumsum(self.eigenvalues[::-1])[::-1], [0.0]])
+
+    def shared(self, key: Any, build):
+        """A value derived from this spectrum alone (e.g. the theories' resolvent sums), built
+        once by ``build()`` and kept as long as the spectrum."""
+        value = self._shared.get(key)
+        if value is None:
+            value = self._shared[key] = build()
+        return value
+
+    def shared_table(self, key: tuple, build):
+        """A table keyed by ``key`` (e.g. the RG cutoff table per (σ², T)), built once by
+        ``build()`` and kept for the theories that need it; only the latest few are kept."""
+        table = self._tables.get(key)
+        if table is None:
+            if len(self._tables) >= _TABLES_KEPT:
+                self._tables.pop(next(iter(self._tables)))
+            table = self._tables[key] = build()
+        return table
+
     def truncated(self, n_modes: int) -> "Spectrum":
         """The same spectrum with only the top ``n_modes`` modes resolved."""
         if not 0 <= n_modes <= self.n_modes:
@@ -110,8 +191,8 @@ class Spectrum:
             phi = phi[:, : min(n_modes, phi.shape[1])]
         return replace(
             self,
-            eigenvalues=self.eigenvalues[:n_modes].copy(),
-            target_coefficients=self.target_coefficients[:n_modes].copy(),
+            eigenvalues=self.eigenvalues[:n_modes],
+            target_coefficients=self.target_coefficients[:n_modes],
             eigenfunctions=phi,
         )
 
@@ -161,11 +242,16 @@ class Spectrum:
         lam = np.asarray(eigenvalues, dtype=np.float64)
         yk = np.asarray(target_coefficients, dtype=np.float64)
         if lam.ndim != 1 or yk.shape != lam.shape:
-            raise WilsonianError("eigenvalues and target coefficients must be 1-D of equal length")
+            raise WilsonianError(
+                f"eigenvalues and coefficients must be 1-D of equal length, got {lam.shape} and {yk.shape}"
+            )
+        if not (np.all(np.isfinite(lam)) and np.all(np.isfinite(yk))):
+            raise WilsonianError("eigenvalues and coefficients must be finite")
         if np.any(lam < 0):
             raise WilsonianError("eigenvalues must be non-negative")
-        order = np.argsort(-lam, kind="stable")
-        lam, yk = lam[order], yk[order]
+        if np.any(np.diff(lam) > 0):
+            order = np.argsort(-lam, kind="stable")
+            lam, yk = lam[order], yk[order]
         return cls(
             eigenvalues=lam,
             target_coefficients=yk,
@@ -174,6 +260,41 @@ class Spectrum:
             target_power=float(np.square(yk).sum() if target_power is None else target_power),
             meta=dict(meta or {}, solver="given"),
         )
+
+
+def as_spectrum(
+    spectrum: Spectrum | np.ndarray,
+    coefficients: np.ndarray | None = None,
+    *,
+    tail_mass: float = 0.0,
+    tail_power: float = 0.0,
+) -> Spectrum:
+    """A :class:`Spectrum` as it is, or one built from (eigenvalues, target coefficients).
+
+    Arrays are sorted descending; ``tail_mass`` and ``tail_power`` describe unresolved modes
+    (Σλ and Σy² beyond the given ones). Eigenvalues alone (no coefficients) are accepted by
+    the helpers that need no target (``ridge_flow``, ``learnability``): pass zeros.
+    """
+    if isinstance(spectrum, Spectrum):
+        if coefficients is not None:
+            raise WilsonianError("pass either a Spectrum or (eigenvalues, coefficients), not both")
+        return spectrum
+    if coefficients is None:
+        raise WilsonianError("target coefficients are required when eigenvalues are given as an array")
+    if tail_mass < 0 or tail_power < 0 or not (np.isfinite(tail_mass) and np.isfinite(tail_power)):
+        raise WilsonianError("tail_mass and tail_power must be finite and non-negative")
+    lam = np.asarray(spectrum, dtype=np.float64)
+    yk = np.asarray(coefficients, dtype=np.float64)
+    if lam.ndim != 1 or lam.shape != yk.shape:
+        raise WilsonianError(
+            f"eigenvalues and coefficients must be 1-D of equal length, got {lam.shape} and {yk.shape}"
+        )
+    finite = np.all(np.isfinite(lam)) and np.all(np.isfinite(yk))
+    return Spectrum.from_modes(
+        lam, yk,
+        trace=float(lam.sum()) + tail_mass if finite else None,
+        target_power=float(np.square(yk).sum()) + tail_power if finite else None,
+    )
 
 
 def power_law_spectrum(
@@ -222,7 +343,7 @@ def spectrum_from_kernel(
     magnitude is kept in ``Spectrum.clipped``. The trace and ⟨y²⟩ are taken from K and y
     directly, so the §1 sum rules are a real check on the solver.
     """
-    from wilsonian.linalg import symmetric_eigensystem
+    from wilsonian.spectrum.dense import symmetric_eigensystem
 
     K = np.asarray(K)
     y = np.asarray(y, dtype=np.float64)

@@ -1,0 +1,118 @@
+"""The run's use of the on-disk cache: kernel matrices and spectra, keyed by what made them.
+
+- :class:`CachedOperator` wraps any kernel operator: its whole matrix (what the dense
+  solver needs) is read from the cache when present and written to it when computed.
+- :func:`solve` runs an eigensolver through the cache: a spectrum is keyed by the operator
+  (pool, kernel, backend), the solver's settings and the targets.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from dataclasses import replace
+from typing import Any
+
+import numpy as np
+
+from wilsonian.operators.base import KernelOperator
+from wilsonian.spectrum import Spectrum
+from wilsonian.store import ArtifactCache, array_digest, artifact_key
+
+
+def say(quiet: bool, message: str) -> None:
+    """One progress line on stderr (nothing with ``--quiet``)."""
+    if not quiet:
+        print(message, file=sys.stderr, flush=True)
+
+
+class CachedOperator(KernelOperator):
+    """An operator whose ``matrix()`` goes through the cache; everything else is delegated."""
+
+    def __init__(self, inner: KernelOperator, cache: ArtifactCache, *, quiet: bool = True, label: str = ""):
+        super().__init__(inner.n)
+        self.inner = inner
+        self.cache = cache
+        self.quiet = quiet
+        self.label = label
+        self.backend = inner.backend
+        self.storage = inner.storage
+        self.eigensystem = inner.eigensystem
+        self.matrix_seconds = 0.0
+
+    def block(self, rows: Any, cols: Any = None) -> np.ndarray:
+        return self.inner.block(rows, cols)
+
+    def diagonal(self) -> np.ndarray:
+        return self.inner.diagonal()
+
+    def matmul(self, V: np.ndarray) -> np.ndarray:
+        return self.inner.matmul(V)
+
+    def cache_key(self) -> dict[str, Any]:
+        return self.inner.cache_key()
+
+    def describe(self) -> dict[str, Any]:
+        return self.inner.describe()
+
+    def stats(self) -> dict[str, Any]:
+        return {**self.inner.stats(), "matrix_seconds": self.matrix_seconds}
+
+    def matrix(self, *, progress: bool = False) -> np.ndarray:
+        key = artifact_key("kernel", **self.cache_key())
+        hit = self.cache.load("kernel", key)
+        if hit is not None:
+            return hit["K"]
+        say(self.quiet, f"kernel: {self.label} on N = {self.n}")
+        t0 = time.perf_counter()
+        K = self.inner.matrix(progress=progress)
+        self.matrix_seconds += time.perf_counter() - t0
+        self.cache.save("kernel", key, K=K)
+        return K
+
+
+def spectrum_to_arrays(spectrum: Spectrum) -> dict[str, np.ndarray]:
+    """A spectrum as plain arrays for the cache (eigenfunctions as a (0, 0) array when absent)."""
+    phi = spectrum.eigenfunctions
+    return dict(
+        eigenvalues=spectrum.eigenvalues, target_coefficients=spectrum.target_coefficients,
+        trace=np.float64(spectrum.trace), target_power=np.float64(spectrum.target_power),
+        eigenfunctions=phi if phi is not None else np.zeros((0, 0)),
+        kernel_diagonal=spectrum.kernel_diagonal, clipped=np.float64(spectrum.clipped),
+        n_clipped=np.int64(spectrum.n_clipped), meta=np.array(json.dumps(spectrum.meta, default=_plain)),
+    )
+
+
+def spectrum_from_arrays(arrays: dict[str, np.ndarray], n: int) -> Spectrum:
+    phi = arrays["eigenfunctions"]
+    return Spectrum(
+        eigenvalues=arrays["eigenvalues"], target_coefficients=arrays["target_coefficients"], n=n,
+        trace=float(arrays["trace"]), target_power=float(arrays["target_power"]),
+        eigenfunctions=phi if phi.size else None, kernel_diagonal=arrays["kernel_diagonal"],
+        clipped=float(arrays["clipped"]), n_clipped=int(arrays["n_clipped"]), meta=json.loads(str(arrays["meta"])),
+    )
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    if isinstance(value, np.generic):
+        return value.item()
+    return str(value)
+
+
+def solve(operator: CachedOperator, solver, y: np.ndarray, cache: ArtifactCache, *,
+          quiet: bool = True) -> tuple[Spectrum, KernelOperator]:
+    """``solver.solve(operator, y)`` through the cache: (spectrum, operator for the learning curves)."""
+    kernel_key = artifact_key("kernel", **operator.cache_key())
+    key = artifact_key("spectrum", kernel=kernel_key, solver=solver.cache_key(), targets=array_digest(y))
+    hit = cache.load("spectrum", key)
+    if hit is not None:
+        return spectrum_from_arrays(hit, operator.n), solver.downstream(operator)
+    say(quiet, f"eigensolver: {solver.describe()}, N = {operator.n}")
+    spectrum, downstream = solver.solve(operator, y, progress=not quiet)
+    # The kernel's key in the spectrum's provenance: which cached kernel it belongs to.
+    spectrum = replace(spectrum, meta={**spectrum.meta, "kernel_key": kernel_key})
+    cache.save("spectrum", key, **spectrum_to_arrays(spectrum))
+    return spectrum, downstream

@@ -1,0 +1,213 @@
+"""The main job: data → kernel operator → spectrum → empirical and theoretical learning curves.
+
+:func:`run` does the computation and returns a :class:`RunResult` (nothing is written but
+the cache); :mod:`wilsonian.app.outputs` writes it. The run picks its kernel operator and its
+eigensolver once (:class:`~wilsonian.app.config.RunConfig`); after that every step is the
+same whatever they are.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterator
+
+import numpy as np
+
+from wilsonian import __version__
+from wilsonian._validation import check_etas
+from wilsonian.app.cache import CachedOperator, say, solve
+from wilsonian.app.config import RunConfig
+from wilsonian.data import Pool, build_pool
+from wilsonian.errors import WilsonianError
+from wilsonian.gp import LearningCurve, learning_curve
+from wilsonian.operators import kernel_operator
+from wilsonian.spectrum import Spectrum
+from wilsonian.store import ArtifactCache, default_cache_dir
+from wilsonian.theory import Predictions, Theory, learning_curve_exponent, spectrum_exponent, target_tail_exponent
+
+
+def default_etas(n_pool: int, *, count: int = 12, smallest: int = 10, largest: int = 2000) -> np.ndarray:
+    """About ``count`` log-spaced integers from ``smallest`` to min(largest, N/4).
+
+    The theories describe i.i.d. draws with η ≪ N; beyond about N/4 a draw without
+    replacement covers a sizeable part of the pool and the RG cutoff reaches the last mode.
+    """
+    top = max(2, min(largest, n_pool // 4))
+    bottom = max(1, min(smallest, top // 4))
+    return np.unique(np.round(np.geomspace(bottom, top, count)).astype(np.int64))
+
+
+def open_cache(config: RunConfig) -> ArtifactCache:
+    root = Path(config.cache_dir) if config.cache_dir else default_cache_dir()
+    return ArtifactCache(root, enabled=not config.no_cache, quiet=config.quiet)
+
+
+def load_pool(config: RunConfig) -> Pool:
+    return build_pool(
+        config.dataset, data_dir=config.data_dir, data_file=config.data_file, classes=config.classes,
+        split=config.split, n_pool=config.n_pool, preprocessing=config.preprocessing, seed=config.seed,
+        progress=not config.quiet,
+    )
+
+
+@contextlib.contextmanager
+def open_operator(config: RunConfig, pool: Pool, cache: ArtifactCache) -> Iterator[CachedOperator]:
+    """The run's kernel operator on the pool, for its backend, through the cache.
+
+    A Dask backend keeps its cluster (a local one, or ``--scheduler``) open for the block.
+    """
+    spec = config.kernel_spec()
+    label = f"{spec.kind} {spec.activation} depth {spec.depth}, d = {pool.dim}"
+    with contextlib.ExitStack() as stack:
+        client = None
+        if config.backend == "dask":
+            from wilsonian.operators.dask_cluster import dask_client
+
+            client = stack.enter_context(dask_client(config.scheduler))
+        operator = kernel_operator(pool.X, spec, backend=config.backend, device=config.device or "cpu",
+                                   client=client)
+        yield CachedOperator(operator, cache, quiet=config.quiet, label=f"{label} ({config.backend})")
+
+
+def compute_spectrum(config: RunConfig, pool: Pool, cache: ArtifactCache, solver=None) -> Spectrum:
+    """The spectrum of the run's kernel on the pool (``solver`` defaults to the config's)."""
+    with open_operator(config, pool, cache) as operator:
+        spectrum, _ = solve(operator, solver or config.eigensolver(), pool.y, cache, quiet=config.quiet)
+    return spectrum
+
+
+def agreement(empirical: np.ndarray, predicted: np.ndarray) -> dict[str, float]:
+    """How well a theory follows the empirical curve: ratios predicted/empirical."""
+    ok = np.isfinite(predicted) & (empirical > 0)
+    if not ok.any():
+        return {"median_abs_log10_ratio": float("nan"), "max_abs_log10_ratio": float("nan")}
+    log_ratio = np.abs(np.log10(np.maximum(predicted[ok], 1e-300) / empirical[ok]))
+    return {
+        "median_abs_log10_ratio": float(np.median(log_ratio)),
+        "max_abs_log10_ratio": float(np.max(log_ratio)),
+        "median_ratio": float(np.median(predicted[ok] / empirical[ok])),
+    }
+
+
+def scaling_summary(spectrum: Spectrum, curve: LearningCurve) -> dict[str, Any]:
+    """Power-law exponents of the spectrum, the target tail and the learning curve."""
+    out: dict[str, Any] = {}
+    positive = int(np.count_nonzero(spectrum.eigenvalues > 1e-12 * spectrum.eigenvalues[0]))
+    k_min, k_max = 10, max(11, positive // 10)
+
+    def attempt(name, fn):
+        try:
+            out[name] = fn().as_dict()
+        except WilsonianError as exc:
+            out[name] = {"error": str(exc)}
+
+    attempt("eigenvalues", lambda: spectrum_exponent(spectrum, k_min, k_max))
+    attempt("target_tail", lambda: target_tail_exponent(spectrum, k_min, k_max))
+    attempt("empirical_learning_curve", lambda: learning_curve_exponent(curve.eta, curve.mean))
+    return out
+
+
+@dataclass
+class RunResult:
+    """Everything a run computed: the inputs' records, the numbers and the report objects."""
+
+    config: RunConfig
+    pool: Pool
+    spectrum: Spectrum
+    curve: LearningCurve
+    predictions: Predictions
+    results: dict[str, Any]
+    info: dict[str, Any] = field(default_factory=dict)
+    extras: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def theory(self) -> Theory:
+        return Theory(self.spectrum, self.config.ridge, self.config.threshold)
+
+
+NOTES = {
+    "rg": "E_RG: EK with the renormalized ridge σ_eff² = σ² + Σ_{k>κ*} λ_k (the paper's RG theory)",
+    "rg_fluct": "extension, not in the paper: E_RG/(1−γ_RG); +inf (null) where γ_RG ≥ 1",
+    "rg_all_learnable": "true where no mode has L_k < T: nothing integrated out, σ_eff² = σ²",
+    "empirical": "nested training sets per draw; error averaged over the whole pool",
+}
+
+
+def _eigensolver_record(spectrum: Spectrum, config: RunConfig) -> dict[str, Any]:
+    """The top-k solver's convergence record, for the kept modes."""
+    meta = spectrum.meta
+    record = {key: meta.get(key) for key in ("solver", "backend", "k", "passes", "all_converged", "residual_norms",
+                                            "eigenvalue_error_estimates", "tol")}
+    # With --extra-modes the solver resolved more than it kept: report the kept ones.
+    for key in ("residual_norms", "eigenvalue_error_estimates"):
+        if record[key] is not None:
+            record[key] = list(meta[key])[: spectrum.n_modes]
+    record["extra_modes"] = config.extra_modes
+    return record
+
+
+def run(config: RunConfig) -> RunResult:
+    """Compute everything ``wilsonian run`` reports (no files written except the cache)."""
+    config.validate()
+    quiet = config.quiet
+    timings: dict[str, float] = {}
+    t0 = time.perf_counter()
+    pool = load_pool(config)
+    timings["pool"] = time.perf_counter() - t0
+    eta = check_etas(config.etas if config.etas is not None else default_etas(pool.n), pool.n, replace=config.replace)
+    cache = open_cache(config)
+    say(quiet, f"pool: {pool.meta.get('dataset')} classes {pool.meta.get('class_names', pool.meta.get('classes'))}, "
+               f"N = {pool.n}, d = {pool.dim}")
+    solver = config.eigensolver()
+    with open_operator(config, pool, cache) as operator:
+        t0 = time.perf_counter()
+        spectrum, curve_operator = solve(operator, solver, pool.y, cache, quiet=quiet)
+        timings["spectrum"] = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        say(quiet, f"learning curve: {config.trials} draws at {eta.size} values of eta up to {eta[-1]}")
+        # --nongaussian keeps the per-point average predictor of the same draws
+        curve = learning_curve(curve_operator, pool.y, eta, ridge=config.ridge, trials=config.trials,
+                               replace=config.replace, seed=config.seed, progress=not quiet,
+                               keep_predictions=config.nongaussian)
+        timings["learning_curve"] = time.perf_counter() - t0
+        timings["kernel"] = operator.matrix_seconds
+        operator_stats = operator.stats()
+
+    t0 = time.perf_counter()
+    theory = Theory(spectrum, config.ridge, config.threshold)
+    predictions = theory.predict(eta)
+    timings["theories"] = time.perf_counter() - t0
+
+    learning = predictions.compare(curve)
+    results: dict[str, Any] = {
+        "config": config.as_dict(),
+        "kernel": config.kernel_spec().as_dict(),
+        "pool": {**pool.meta, "n": pool.n, "dim": pool.dim},
+        "spectrum": {
+            **spectrum.as_dict(),
+            "identity_errors": spectrum.identity_errors(),
+            "reconstruction": f"eigensystem of K/N: {solver.describe()}",
+        },
+        "learning_curve": learning,
+        "empirical": curve.as_dict(),
+        "agreement": {name: agreement(curve.mean, learning[name]) for name in ("ek", "spectral_bias", "rg", "rg_fluct")},
+        "scaling": scaling_summary(spectrum, curve),
+        "notes": dict(NOTES),
+    }
+    if spectrum.is_truncated:
+        bound = theory.truncation_bound(eta)
+        results["truncation"] = bound.as_dict()
+        results["spectrum"]["eigensolver"] = _eigensolver_record(spectrum, config)
+        say(quiet, f"truncation: predictions change by ≤ 1% up to eta = {bound.bound:g} ({bound.statement})")
+    info = {"timings_s": timings, "operator": operator_stats, "cache": cache.summary(), "version": __version__}
+    result = RunResult(config, pool, spectrum, curve, predictions, results, info)
+    if config.nongaussian:
+        t0 = time.perf_counter()
+        report = theory.nongaussian(curve, pool.y)
+        results["nongaussian"] = report.as_dict()
+        result.extras["nongaussian"] = report
+        timings["nongaussian"] = time.perf_counter() - t0
+    return result

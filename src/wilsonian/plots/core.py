@@ -1,0 +1,64 @@
+"""What every figure shares: a figure outside pyplot's global state, one saver, styles.
+
+Figures are built on Matplotlib's object API (:class:`matplotlib.figure.Figure` on an Agg
+canvas), never through pyplot: no global state, nothing left open, safe in threads, and a
+notebook displays the returned figure as it is.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
+from matplotlib.ticker import NullFormatter
+
+from wilsonian.atomic import atomic_path
+
+#: Line styles of the theories, shared by every learning-curve figure.
+THEORY_STYLE = {
+    "ek": dict(color="tab:gray", ls=":", lw=2, label="EK (σ_eff² = σ²)"),
+    "spectral_bias": dict(color="tab:blue", ls="-", lw=2, label="spectral bias"),
+    "rg": dict(color="tab:red", ls="--", lw=2, label="RG (paper)"),
+    "rg_fluct": dict(color="tab:orange", ls="-.", lw=1.5, label="RG-fluct (extension)"),
+}
+
+#: Formats :func:`save_figure` writes.
+FORMATS = ("png", "pdf")
+
+
+def figure(width: float, height: float, *, layout: str | None = "constrained") -> Figure:
+    """A new figure of ``width`` × ``height`` inches on an Agg canvas."""
+    fig = Figure(figsize=(width, height), layout=layout)
+    FigureCanvasAgg(fig)
+    return fig
+
+
+def save_figure(fig: Figure, stem: str | Path, *, formats=FORMATS, dpi: int = 130) -> tuple[Path, ...]:
+    """Write ``fig`` as ``<stem>.png`` and ``<stem>.pdf`` (atomically); return the paths.
+
+    The PDF carries no creation date, so the same numbers give the same file.
+    """
+    stem = Path(stem)
+    stem.parent.mkdir(parents=True, exist_ok=True)
+    written = []
+    for fmt in formats:
+        target = stem.parent / f"{stem.name}.{fmt}"
+        metadata = {"CreationDate": None} if fmt == "pdf" else None
+        with atomic_path(target, suffix=f".{fmt}") as tmp:
+            fig.savefig(tmp, format=fmt, dpi=dpi if fmt == "png" else None, metadata=metadata)
+        written.append(target)
+    return tuple(written)
+
+
+def positive(values) -> np.ndarray:
+    """``values`` with non-positive or non-finite entries as NaN (a gap on a log axis)."""
+    values = np.asarray(values, dtype=float)
+    return np.where((values > 0) & np.isfinite(values), values, np.nan)
+
+
+def tidy_log_axis(ax) -> None:
+    """Grid, and no crowded minor tick labels on short log axes."""
+    ax.grid(True, which="both", alpha=0.3)
+    ax.xaxis.set_minor_formatter(NullFormatter())

@@ -1,0 +1,175 @@
+"""The figures of ``wilsonian run``: learning curves, spectrum, RG flow and learnability.
+
+Each takes result objects (a learning-curve table as in ``results.json["learning_curve"]``,
+a :class:`~wilsonian.spectrum.Spectrum`, a :class:`~wilsonian.theory.Theory`) and returns a
+figure; :func:`run_figures` draws and saves them all for a run.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Iterable
+
+import numpy as np
+
+from wilsonian.plots.core import THEORY_STYLE, figure, positive, save_figure, tidy_log_axis
+
+
+def plot_learning_curves(ax, lc: dict, *, theories: Iterable[str] = ("ek", "spectral_bias", "rg", "rg_fluct"),
+                         title: str | None = None, zoom: bool = False) -> None:
+    """Empirical MSE with error bars against each theory, log–log, on ``ax``.
+
+    ``lc`` is a learning-curve table (``eta``, ``empirical_mean``, ``empirical_sem`` and a
+    column per theory). ``zoom`` restricts the y-range to the empirical points (EK,
+    typically orders of magnitude below, is then stated in a note instead).
+    """
+    eta = np.asarray(lc["eta"], dtype=float)
+    ax.errorbar(eta, lc["empirical_mean"], yerr=lc["empirical_sem"], fmt="o", color="k", ms=5, capsize=3,
+                label="empirical (exact GP)", zorder=5)
+    for name in theories:
+        ax.plot(eta, positive(lc[name]), **THEORY_STYLE[name])
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_xlabel("η (training points)")
+    ax.set_ylabel("test MSE on the pool")
+    if zoom:
+        # Only the empirical range: EK, far below, is annotated rather than drawn.
+        emp = positive(lc["empirical_mean"])
+        low, high = np.nanmin(emp), np.nanmax(emp)
+        ax.set_ylim(low / 4, high * 2.5)
+        ek = positive(lc.get("ek", np.array([np.nan])))
+        if "ek" in theories and np.nanmax(ek) < low / 4:
+            ax.text(0.02, 0.03, f"EK off scale: {np.nanmin(ek):.1e} … {np.nanmax(ek):.1e}",
+                    transform=ax.transAxes, fontsize=8, color="tab:gray")
+    tidy_log_axis(ax)
+    if title:
+        ax.set_title(title, fontsize=10)
+    ax.legend(fontsize=8)
+
+
+def learning_curves_figure(lc: dict, *, label: str = ""):
+    """Two panels: every theory over the full range (EK's failure), and a zoom on the data."""
+    fig = figure(12, 4.6)
+    axes = fig.subplots(1, 2)
+    plot_learning_curves(axes[0], lc, title="all theories (full range)")
+    plot_learning_curves(axes[1], lc, title="zoom on the empirical curve", zoom=True)
+    fig.suptitle(label, fontsize=10)
+    return fig
+
+
+def spectrum_figure(spectrum, *, fit: dict | None = None, label: str = ""):
+    """λ_k with its power-law ``fit`` (``results.json["scaling"]["eigenvalues"]``), and the
+    target power per mode with the remaining power."""
+    k = np.arange(1, spectrum.n_modes + 1)
+    fig = figure(11, 4.2)
+    axes = fig.subplots(1, 2)
+    axes[0].loglog(k, positive(spectrum.eigenvalues), color="tab:blue", lw=1.5, label="λ_k (eigenvalues of K/N)")
+    if fit and "slope" in fit:
+        kk = np.array([fit["x_min"], fit["x_max"]])
+        axes[0].loglog(kk, fit["prefactor"] * kk ** fit["slope"], "k--", lw=1,
+                       label=f"fit: λ_k ∝ k^{fit['slope']:.2f}±{fit['slope_se']:.2f}")
+    axes[0].set_xlabel("mode k")
+    axes[0].set_ylabel("λ_k")
+    axes[0].set_title("kernel spectrum on the data measure")
+    axes[0].legend(fontsize=8)
+    tidy_log_axis(axes[0])
+    power = np.square(spectrum.target_coefficients)
+    tail = np.cumsum(power[::-1])[::-1]
+    axes[1].loglog(k, positive(power), ".", ms=2, color="tab:green", alpha=0.5, label="y_k² (target power per mode)")
+    axes[1].loglog(k, positive(tail), color="tab:purple", lw=1.5, label="Σ_{j≥k} y_j² (remaining power)")
+    axes[1].set_xlabel("mode k")
+    axes[1].set_title("target decomposition")
+    axes[1].legend(fontsize=8)
+    tidy_log_axis(axes[1])
+    fig.suptitle(label, fontsize=9)
+    return fig
+
+
+def _eta_colors(count: int):
+    from matplotlib import colormaps
+
+    return colormaps["viridis"](np.linspace(0, 1, count))
+
+
+def rg_flow_figure(theory, lc: dict, *, label: str = ""):
+    """The running ridge σ²(κ) with the cutoff κ*(η) of each η, and σ_eff²(η) beside κ_SB(η)."""
+    flow = theory.ridge_flow()
+    ridge = theory.ridge
+    kappa_axis = np.arange(flow.size)
+    fig = figure(11, 4.2)
+    axes = fig.subplots(1, 2)
+    axes[0].loglog(kappa_axis[1:], flow[1:], color="k", lw=1.5, label="σ²(κ) = σ² + Σ_{k>κ} λ_k")
+    eta = np.asarray(lc["eta"], dtype=float)
+    cut = np.asarray(lc["rg_cutoff"])
+    colors = _eta_colors(eta.size)
+    shown = cut > 0  # κ* = 0 (everything integrated out) has no place on a log axis
+    axes[0].scatter(cut[shown], np.asarray(lc["rg_ridge"])[shown], s=40, zorder=5, edgecolors="k",
+                    c=colors[shown], label="cutoff κ*(η) (colour: η)")
+    axes[0].axhline(ridge, color="tab:gray", ls=":", lw=1, label=f"bare ridge σ² = {ridge:g}")
+    axes[0].set_xlabel("κ (modes kept)")
+    axes[0].set_ylabel("running ridge σ²(κ)")
+    axes[0].set_title(f"RG flow of the ridge (T = {theory.threshold:g})")
+    axes[0].legend(fontsize=8)
+    tidy_log_axis(axes[0])
+    axes[1].loglog(eta, lc["rg_ridge"], "o-", color="tab:red", label="σ_eff²(η) (RG)")
+    axes[1].loglog(eta, positive(lc["spectral_bias_kappa"]), "s--", color="tab:blue", label="κ(η) (spectral bias)")
+    axes[1].axhline(ridge, color="tab:gray", ls=":", lw=1, label="σ²")
+    axes[1].set_xlabel("η")
+    axes[1].set_ylabel("renormalized ridge")
+    axes[1].set_title("RG ridge tracks the spectral-bias κ")
+    axes[1].legend(fontsize=8)
+    tidy_log_axis(axes[1])
+    fig.suptitle(label, fontsize=9)
+    return fig
+
+
+def learnability_figure(theory, lc: dict, *, picks: int = 5):
+    """L_k = ηλ_k/(ηλ_k + σ²(k)) against k for a few η, with the threshold T and each cutoff."""
+    eta = np.asarray(lc["eta"], dtype=float)
+    cut = np.asarray(lc["rg_cutoff"])
+    colors = _eta_colors(eta.size)
+    chosen = np.unique(np.linspace(0, eta.size - 1, min(picks, eta.size)).round().astype(int))
+    L = theory.learnability(eta[chosen])
+    k = np.arange(1, theory.spectrum.n_modes + 1)
+    fig = figure(6.4, 4.4)
+    ax = fig.subplots()
+    for row, i in enumerate(chosen):
+        ax.semilogx(k, L[row], color=colors[i], lw=1.5, label=f"η = {int(eta[i])}")
+        ax.axvline(max(cut[i], 0.8), color=colors[i], ls=":", lw=1)
+    ax.axhline(theory.threshold, color="k", ls="--", lw=1, label=f"threshold T = {theory.threshold:g}")
+    ax.set_xlabel("mode k")
+    ax.set_ylabel("learnability L_k = ηλ_k/(ηλ_k + σ²(k))")
+    ax.set_ylim(-0.02, 1.02)
+    ax.set_title("learnable vs unlearnable modes (dotted: cutoff κ*)")
+    ax.legend(fontsize=8)
+    tidy_log_axis(ax)
+    return fig
+
+
+def run_label(result) -> str:
+    res, cfg = result.results, result.config
+    return (f"{res['pool'].get('dataset')} {res['pool'].get('class_names', '')}, N={result.pool.n}, "
+            f"{cfg.kernel} {cfg.activation} L={cfg.depth}, σ²={cfg.ridge:g}")
+
+
+def run_figures(result, directory: str | Path) -> list[Path]:
+    """All figures of ``wilsonian run`` (a :class:`wilsonian.app.run.RunResult`) into ``directory``."""
+    from wilsonian.plots.nongaussian import nongaussian_figure
+
+    directory = Path(directory)
+    lc = result.results["learning_curve"]
+    label = run_label(result)
+    theory = result.theory
+    figures = {
+        "learning_curves": learning_curves_figure(lc, label=label),
+        "spectrum": spectrum_figure(result.spectrum, fit=result.results.get("scaling", {}).get("eigenvalues"),
+                                    label=label),
+        "rg_flow": rg_flow_figure(theory, lc, label=label),
+        "learnability": learnability_figure(theory, lc),
+    }
+    if "nongaussian" in result.extras:
+        figures["nongaussian"] = nongaussian_figure(result.extras["nongaussian"])
+    paths: list[Path] = []
+    for name, fig in figures.items():
+        paths += save_figure(fig, directory / name)
+    return paths

@@ -1,0 +1,95 @@
+"""The figure of the Hermite toy model (paper Fig. 3) from :func:`wilsonian.toy.toy_results`."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from wilsonian.errors import WilsonianError
+from wilsonian.plots.core import figure
+from wilsonian.toy import reweighted_slope
+
+#: Colours of the λ_> series in :func:`plot_toy`; green is the standard theory's.
+_SERIES_COLORS = ("tab:blue", "tab:red", "tab:purple", "tab:orange", "tab:brown", "tab:cyan")
+
+
+def toy_figure(results: dict):
+    """Figure 3 of the paper from :func:`wilsonian.toy.toy_results` output.
+
+    Left: average predictor f̄(x) ± SE (Monte Carlo) for each λ_>, with the reweighting
+    theory s·x (dashed) and the standard theory f̄ = 0 (green). Right: the slope c̄_1 ± SE
+    against λ_> with the reweighting theory s(λ_>) as a curve, plus the control-variate
+    estimate of the same slope; the effect is small, and this panel shows it at the scale
+    of its error bars.
+
+    Returns
+    -------
+    matplotlib.figure.Figure (save it with :func:`wilsonian.plots.save_figure`)
+    """
+    try:
+        x = np.asarray(results["grid"], dtype=np.float64)
+        entries = list(results["results"])
+        params = dict(results["params"])
+        theory_params = {k: params[k] for k in ("lambda1", "ridge", "n", "degree")}
+    except (KeyError, TypeError) as exc:
+        raise WilsonianError(
+            f"results must be the dict returned by toy_results (missing {exc})"
+        ) from exc
+    if not entries:
+        raise WilsonianError(
+            "results contain no lambda_high entries; run toy_results with at least one"
+        )
+
+    fig = figure(11, 4.3)
+    left, right = fig.subplots(1, 2)
+    spacing = float(np.ptp(x)) / max(x.size - 1, 1) or 1.0
+    offsets = (np.arange(len(entries)) - (len(entries) - 1) / 2) * 0.08 * spacing
+    fine = np.linspace(x.min(), x.max(), 200)
+    standard = left.axhline(0.0, color="tab:green", lw=2)
+    handles, labels = [standard], ["standard theory (EK, Gaussian RG)"]
+    for i, entry in enumerate(entries):
+        color = _SERIES_COLORS[i % len(_SERIES_COLORS)]
+        lam = float(entry["lambda_high"])
+        points = left.errorbar(
+            x + offsets[i], entry["predictor_mean"], yerr=entry["predictor_se"], fmt="o",
+            ms=3.5, capsize=2.5, color=color,
+        )
+        (line,) = left.plot(fine, float(entry["theory_slope"]) * fine, "--", color=color)
+        handles.append((points, line))
+        labels.append(f"$\\lambda_>={lam:g}$")
+    left.set_xlabel("$x$")
+    left.set_ylabel(r"average predictor $\bar f(x)$ (± SE)")
+    left.set_title(
+        f"target He$_{{{params['degree']}}}$, n={params['n']}, "
+        f"$\\sigma^2$={params['ridge']:g}, m={int(params.get('trials', 0)):,} trials",
+        fontsize=10,
+    )
+    # The predictors are lines through the origin: the legend goes in an empty quadrant, one
+    # entry per λ_> (points and dashed line together).
+    from matplotlib.legend_handler import HandlerTuple  # noqa: PLC0415
+
+    falling = sum(float(e["theory_slope"]) for e in entries) <= 0
+    left.legend(handles, labels, fontsize=7, loc="upper right" if falling else "upper left",
+                handler_map={tuple: HandlerTuple(ndivide=None)}, title_fontsize=7,
+                title="points: Monte Carlo ± SE\ndashed: reweighting theory")
+
+    lams = np.array([float(e["lambda_high"]) for e in entries])
+    dense = np.linspace(0.0, max(float(lams.max()), 0.1) * 1.05, 60)
+    theory = [reweighted_slope(lambda_high=v, **theory_params) for v in dense]
+    right.axhline(0.0, color="tab:green", lw=2, label="standard theory")
+    right.plot(dense, theory, "--", color="k", label="reweighting theory $s(\\lambda_>)$")
+    right.errorbar(
+        lams, [float(e["mc_slope"]) for e in entries],
+        yerr=[float(e["mc_slope_se"]) for e in entries], fmt="o", color="tab:red", capsize=3,
+        label=r"Monte Carlo slope $\bar c_1$ ± SE",
+    )
+    if all("cv_slope" in e for e in entries):
+        right.errorbar(
+            lams + 0.01 * float(dense[-1]), [float(e["cv_slope"]) for e in entries],
+            yerr=[float(e["cv_slope_se"]) for e in entries], fmt="s", mfc="none", ms=5,
+            color="tab:blue", capsize=3, label="same, control-variate estimate ± SE",
+        )
+    right.set_xlabel(r"$\lambda_>$")
+    right.set_ylabel(r"slope of $\bar f(x)$ (coefficient of $x$)")
+    right.legend(fontsize=8)
+
+    return fig

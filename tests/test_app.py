@@ -1,0 +1,106 @@
+"""The application: default grid, backends end to end, reproduce's data set, error lines."""
+
+import json
+
+import numpy as np
+import pytest
+
+from wilsonian.app import reproduce
+from wilsonian.app.cli import main
+from wilsonian.app.run import default_etas
+from wilsonian.errors import WilsonianError
+
+FAST = ["--etas", "5,10,20,40", "--trials", "3", "--quiet", "--no-cache"]
+
+
+def run_cli(args, capsys):
+    code = main(args)
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+@pytest.mark.parametrize("n, top", [(354, 88), (1797, 449), (10_000, 2000), (60_000, 2000), (20, 5)])
+def test_default_etas_is_a_log_grid_up_to_a_quarter_of_the_pool(n, top):
+    eta = default_etas(n)
+    assert eta.dtype.kind == "i" and np.all(np.diff(eta) > 0)
+    assert eta[-1] == top and eta[0] == min(10, max(1, top // 4))
+    assert 4 <= eta.size <= 12
+    ratios = eta[1:] / eta[:-1]
+    if eta.size == 12:  # log-spaced: the ratios are all about (top/bottom)^(1/11)
+        assert np.allclose(ratios, (eta[-1] / eta[0]) ** (1 / 11), rtol=0.15)
+
+
+def test_make_run_default_grid(tmp_path, capsys):
+    """The grid `make run` uses (digits 8/9, N = 354) is the one reported."""
+    code, _, _ = run_cli(["run", "--out", str(tmp_path / "o"), "--trials", "2", "--quiet", "--no-cache"], capsys)
+    assert code == 0
+    lc = json.loads((tmp_path / "o" / "results.json").read_text())["learning_curve"]
+    assert lc["eta"] == default_etas(354).tolist()
+
+
+def test_device_cpu_with_nongaussian_matches_numpy(tmp_path, capsys):
+    pytest.importorskip("torch")
+    outs = {}
+    for name, extra in (("numpy", []), ("torch", ["--device", "cpu"])):
+        code, _, err = run_cli(["run", "--nongaussian", "--out", str(tmp_path / name), *FAST, *extra], capsys)
+        assert code == 0, err
+        outs[name] = json.loads((tmp_path / name / "results.json").read_text())
+    a, b = outs["numpy"], outs["torch"]
+    lam_a, lam_b = np.array(a["spectrum"]["eigenvalues"]), np.array(b["spectrum"]["eigenvalues"])
+    assert np.allclose(lam_b, lam_a, rtol=0, atol=1e-12 * lam_a[0])
+    assert np.allclose(b["learning_curve"]["empirical_mean"], a["learning_curve"]["empirical_mean"], rtol=1e-8)
+    for key in ("gaussian_rg", "nongaussian_rg"):
+        assert np.allclose(b["nongaussian"]["per_point_mse"][key], a["nongaussian"]["per_point_mse"][key], rtol=1e-6)
+    assert b["spectrum"]["meta"]["backend"] == "torch"
+    assert (tmp_path / "torch" / "figures" / "nongaussian.png").exists()
+
+
+def test_device_with_topk_runs_on_the_torch_operator(tmp_path, capsys):
+    pytest.importorskip("torch")
+    code, _, err = run_cli(["run", "--device", "cpu", "--solver", "topk", "--k", "60", "--out", str(tmp_path / "t"),
+                            *FAST], capsys)
+    assert code == 0, err
+    result = json.loads((tmp_path / "t" / "results.json").read_text())
+    assert result["spectrum"]["eigensolver"]["backend"] == "torch" and result["spectrum"]["n_modes"] == 60
+
+
+def test_reproduce_chooses_fashion_mnist_when_installed_and_digits_otherwise(tmp_path, monkeypatch, capsys):
+    monkeypatch.setattr(reproduce, "default_data_dir", lambda name: tmp_path)
+    assert reproduce.choose_dataset(None, None) == ("fashion-mnist", None)
+    assert "using Fashion-MNIST" in capsys.readouterr().err
+    monkeypatch.setattr(reproduce, "default_data_dir", lambda name: None)
+    assert reproduce.choose_dataset(None, None) == ("digits", None)
+    assert "not installed" in capsys.readouterr().err
+    assert reproduce.choose_dataset("mnist", "/data") == ("mnist", "/data")
+    with pytest.raises(WilsonianError, match="needs --dataset"):
+        reproduce.choose_dataset(None, "/data")
+
+
+def test_an_error_after_a_progress_bar_starts_its_own_line(tmp_path, capsys):
+    """A corrupt IDX file stops the loader inside its progress bar; the error line must still
+    be a line of its own."""
+    import gzip
+
+    for stem, magic in (("train-images-idx3-ubyte", 2051), ("train-labels-idx1-ubyte", 2049)):
+        with gzip.open(tmp_path / f"{stem}.gz", "wb") as fh:
+            fh.write(magic.to_bytes(4, "big") + (5).to_bytes(4, "big") + b"\x00" * 3)  # truncated
+    code, _, err = run_cli(["run", "--dataset", "mnist", "--data-dir", str(tmp_path), "--no-cache",
+                            "--out", str(tmp_path / "o")], capsys)
+    assert code == 2
+    last = err.rstrip("\n").split("\n")[-1]  # a file's last line: carriage returns do not end it
+    assert last.startswith("error: ") and "\r" not in last, repr(err[-200:])
+    assert "reading mnist" in err and "Traceback" not in err
+
+
+def test_readme_api_block_runs(tmp_path, monkeypatch):
+    """The README's Python API section is one block; it must run as it is."""
+    from pathlib import Path
+
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    start = readme.index("<!-- api-block -->")
+    block = readme[start:].split("```python\n", 1)[1].split("```", 1)[0]
+    assert "import wilsonian as wl" in block and block.count("import ") == 2  # numpy and wilsonian
+    monkeypatch.chdir(tmp_path)
+    namespace: dict = {}
+    exec(compile(block, "README.md", "exec"), namespace)  # noqa: S102
+    assert namespace["wl"].__name__ == "wilsonian"
