@@ -54,11 +54,30 @@ def test_run_writes_every_output(first_run):
     assert json.loads((out / "config.json").read_text()) == results["config"]
     header = (out / "learning_curve.csv").read_text().splitlines()[0].split(",")
     assert header[:3] == ["eta", "empirical_mean", "empirical_sem"]
-    for name in ("learning_curves", "spectrum", "rg_flow", "learnability"):
-        for ext in ("png", "pdf"):
-            assert (out / "figures" / f"{name}.{ext}").stat().st_size > 1000
+    names = ("learning_curves", "spectrum", "rg_flow", "learnability")
+    for name in names:
+        assert (out / "figures" / f"{name}.png").read_bytes().startswith(b"\x89PNG")
+    # PNG only unless PDF is asked for
+    assert sorted(p.name for p in (out / "figures").iterdir()) == sorted(f"{n}.png" for n in names)
     # nothing half-written lying around
     assert not [p for p in out.parent.iterdir() if p.name.startswith(".")]
+
+
+def test_figure_formats_option_writes_what_it_names(first_run, capsys):
+    root, out, cache = first_run
+    out2 = root / "out_formats"
+    code, _, err = run_cli(["run", "--out", str(out2), "--cache-dir", str(cache), *FAST,
+                            "--figure-formats", "pdf,png"], capsys)
+    assert code == 0, err
+    figures = out2 / "figures"
+    for name in ("learning_curves", "spectrum", "rg_flow", "learnability"):
+        assert (figures / f"{name}.png").read_bytes().startswith(b"\x89PNG")
+        assert (figures / f"{name}.pdf").read_bytes().startswith(b"%PDF")
+    assert numbers(out2 / "results.json") == numbers(out / "results.json")
+    for bad in ("svg", "png,jpeg", ","):
+        code, _, err = run_cli(["run", "--out", str(root / "out_bad"), *FAST, "--figure-formats", bad], capsys)
+        assert code == 2 and err.startswith("error: ") and "figure format" in err
+        assert not (root / "out_bad").exists()
 
 
 def test_second_run_reuses_cache_and_is_identical(first_run, capsys):

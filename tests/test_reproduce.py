@@ -24,7 +24,8 @@ def cache(tmp_path_factory):
 
 def test_fig1_two_tasks_with_every_theory(tmp_path, cache, capsys):
     out = tmp_path / "fig1"
-    run_ok(["reproduce", "fig1", "--out", str(out), "--cache-dir", cache, *COMMON], capsys)
+    run_ok(["reproduce", "fig1", "--out", str(out), "--cache-dir", cache, "--figure-formats", "png,pdf", *COMMON],
+           capsys)
     record = json.loads((out / "fig1.json").read_text())
     assert [t["pool"]["class_names"] for t in record["tasks"]] == [["8", "9"], ["0", "1"]]
     for task in record["tasks"]:
@@ -72,7 +73,7 @@ def test_fig3_and_toy_write_the_slopes(tmp_path, capsys):
     for r in rows.values():
         assert {"lambda_high", "theory_slope", "mc_slope", "mc_slope_se"} <= set(r)
     assert rows[0.1]["theory_slope"] == pytest.approx(-2.89e-3, rel=0.01)
-    assert (tmp_path / "fig3" / "fig3.png").exists()
+    assert (tmp_path / "fig3" / "fig3.png").exists() and not (tmp_path / "fig3" / "fig3.pdf").exists()
     run_ok(["toy", "--trials", "10000", "--lambda-high", "0.3", "--ridge", "100", "--out", str(tmp_path / "toy"),
             "--quiet"], capsys)
     record = json.loads((tmp_path / "toy" / "toy.json").read_text())
@@ -86,6 +87,8 @@ def test_fig3_and_toy_write_the_slopes(tmp_path, capsys):
     ["reproduce", "fig4", "--dataset", "digits", "--thresholds", "0.5,1.2"],
     ["toy", "--trials", "0"],
     ["toy", "--ridge", "-1"],
+    ["toy", "--trials", "10", "--figure-formats", "tiff"],
+    ["reproduce", "fig3", "--figure-formats", ""],
 ])
 def test_reproduce_errors(tmp_path, capsys, args):
     code = main([*args, "--out", str(tmp_path / "x")])

@@ -84,6 +84,11 @@ def _add_run_options(p: argparse.ArgumentParser, *, out: str) -> None:
     g.add_argument("--cache-dir", help="cache directory (default: $WILSONIAN_CACHE or ~/.cache/wilsonian)")
     g.add_argument("--no-cache", action="store_true", help="neither read nor write the cache")
     g.add_argument("--quiet", action="store_true", help="no progress on stderr")
+    _add_figure_option(g)
+
+
+def _add_figure_option(g) -> None:
+    g.add_argument("--figure-formats", help="figure files to write: png, pdf or png,pdf (default: png)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -133,6 +138,7 @@ def build_parser() -> argparse.ArgumentParser:
     toy.add_argument("--workers", type=int, help="threads (default: all cores)")
     toy.add_argument("--out", default="toy", help="output directory (default: %(default)s)")
     toy.add_argument("--quiet", action="store_true")
+    _add_figure_option(toy)
 
     data = sub.add_parser("data", help="data sets: download")
     data_sub = data.add_subparsers(dest="data_command", required=True, parser_class=_Parser)
@@ -155,21 +161,38 @@ def config_from_args(args: argparse.Namespace, **overrides) -> "RunConfig":
     return RunConfig(**values)
 
 
+def _figure_formats(args: argparse.Namespace) -> tuple[str, ...]:
+    """The checked ``--figure-formats`` (Matplotlib not imported)."""
+    from wilsonian.plots.runtime import COMMAND_FORMATS, check_formats
+
+    return check_formats(COMMAND_FORMATS if args.figure_formats is None else args.figure_formats)
+
+
+def _warm_up_figures() -> None:
+    """Set Matplotlib up on the figure thread while the numbers are computed."""
+    from wilsonian.plots.runtime import warm_up
+
+    warm_up()
+
+
 def _run(args: argparse.Namespace) -> int:
+    formats = _figure_formats(args)
     from wilsonian.app.outputs import check_output_dir, output_guards, summary_table, write_outputs
     from wilsonian.app.run import run
 
     config = config_from_args(args)
     config.validate()
     check_output_dir(config.out, output_guards(config))  # before any work
+    _warm_up_figures()
     result = run(config)
-    out = write_outputs(result, config.out)
+    out = write_outputs(result, config.out, figure_formats=formats)
     print(summary_table(result))
     print(f"wrote {out}/results.json, learning_curve.csv and figures/")
     return 0
 
 
 def _reproduce(args: argparse.Namespace) -> int:
+    formats = _figure_formats(args)
     from wilsonian.app import reproduce
     from wilsonian.app.outputs import check_output_dir, output_guards
 
@@ -178,6 +201,7 @@ def _reproduce(args: argparse.Namespace) -> int:
     if args.figure == "fig3":
         guards = [("the cache directory", args.cache_dir)]
         check_output_dir(args.out, guards)
+        _warm_up_figures()
         result = reproduce.fig3(trials=args.trials_mc, seed=args.seed, quiet=args.quiet)
     else:
         dataset, data_dir = reproduce.choose_dataset(args.dataset, args.data_dir)
@@ -188,6 +212,7 @@ def _reproduce(args: argparse.Namespace) -> int:
         elif args.figure == "fig2":
             reproduce.mode_pairs(args.modes)
         check_output_dir(args.out, guards)  # before any work
+        _warm_up_figures()
         if args.figure == "fig1":
             result = reproduce.fig1(configs)
         elif args.figure == "fig4":
@@ -196,7 +221,7 @@ def _reproduce(args: argparse.Namespace) -> int:
             result = reproduce.fig2(configs, args.modes)
         else:
             result = reproduce.fig5(configs, args.modes)
-    out = reproduce.write(result, args.out, guards)
+    out = reproduce.write(result, args.out, guards, figure_formats=formats)
     for line in result.summary:
         print(line)
     print(f"wrote {out}")
@@ -204,14 +229,16 @@ def _reproduce(args: argparse.Namespace) -> int:
 
 
 def _toy(args: argparse.Namespace) -> int:
+    formats = _figure_formats(args)
     from wilsonian.app import reproduce
     from wilsonian.app.outputs import check_output_dir
 
     check_output_dir(args.out)  # before any work
+    _warm_up_figures()
     result = reproduce.toy(lambda_highs=tuple(args.lambda_high), trials=args.trials, lambda1=args.lambda1,
                            ridge=args.ridge, n=args.n, degree=args.degree, seed=args.seed, workers=args.workers,
                            quiet=args.quiet)
-    out = reproduce.write(result, args.out)
+    out = reproduce.write(result, args.out, figure_formats=formats)
     for line in result.summary:
         print(line)
     print(f"wrote {out}")

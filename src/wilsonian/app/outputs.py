@@ -199,15 +199,19 @@ def write_json(path: Path, obj: Any) -> None:
     path.write_text(to_json(obj) + "\n")
 
 
-def write_outputs(result, out_dir: str | Path, *, figures: bool = True) -> Path:
-    """Write all outputs of a run into ``out_dir`` atomically (see :func:`staged_output`)."""
+def write_outputs(result, out_dir: str | Path, *, figures: bool = True, figure_formats=None) -> Path:
+    """Write all outputs of a run into ``out_dir`` atomically (see :func:`staged_output`).
+
+    ``figure_formats``: "png", "pdf" or both (default PNG only).
+    """
     with staged_output(out_dir, output_guards(result.config)) as staging:
         write_json(staging / "results.json", result.results)
         write_json(staging / "config.json", result.results["config"])
         write_json(staging / "run_info.json", result.info)
         (staging / "learning_curve.csv").write_text(learning_curve_csv(result.results))
         if figures:
-            from wilsonian.plots import run_figures
+            from wilsonian.plots import COMMAND_FORMATS, run_figures
 
-            run_figures(result, staging / "figures")
+            run_figures(result, staging / "figures",
+                        formats=COMMAND_FORMATS if figure_formats is None else figure_formats)
     return Path(out_dir)

@@ -17,15 +17,17 @@ from __future__ import annotations
 import sys
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, Sequence
+from typing import TYPE_CHECKING, Any, Sequence
 
 import numpy as np
 
 from wilsonian.app.config import RunConfig
 from wilsonian.app.outputs import staged_output, write_json
-from wilsonian.app.run import RunResult, compute_spectrum, load_pool, open_cache, run
 from wilsonian.data import default_data_dir
 from wilsonian.errors import WilsonianError
+
+if TYPE_CHECKING:  # the run's machinery (theories, spectra, kernels) loads only where used
+    from wilsonian.app.run import RunResult
 
 # The paper's tasks (MNIST '8-9' and '0-1', CIFAR10 'ship-truck' and 'automobile-bird'),
 # and analogues for the data sets the paper did not use.
@@ -102,6 +104,8 @@ def _task_record(result: RunResult) -> dict[str, Any]:
 
 
 def _run_all(configs: Sequence[RunConfig]) -> list[RunResult]:
+    from wilsonian.app.run import run
+
     results = []
     for config in configs:
         if not config.quiet:
@@ -165,6 +169,7 @@ def replace_threshold(result: RunResult, threshold: float):
 def _pools_and_spectra(configs: Sequence[RunConfig], check_modes=None) -> list[tuple[RunConfig, Any, Any]]:
     """(config, pool, spectrum with every eigenfunction) per task; ``check_modes(pool)`` runs
     on every pool before the first (expensive) spectrum."""
+    from wilsonian.app.run import compute_spectrum, load_pool, open_cache
     from wilsonian.spectrum import DenseSolver
 
     pools = [load_pool(config) for config in configs]
@@ -279,13 +284,19 @@ def fig3(*, trials: int = 5_000_000, seed: int = 0, quiet: bool = True) -> Repro
     return toy(lambda_highs=(0.0, 0.1), trials=trials, seed=seed, quiet=quiet, stem="fig3")
 
 
-def write(reproduction: Reproduction, out: str | Path, guards=()) -> Path:
-    """Write a reproduction's figures, its JSON record and ``config.json`` into ``out`` atomically."""
-    from wilsonian.plots import save_figure
+def write(reproduction: Reproduction, out: str | Path, guards=(), *, figure_formats=None) -> Path:
+    """Write a reproduction's figures, its JSON record and ``config.json`` into ``out`` atomically.
 
+    ``figure_formats``: "png", "pdf" or both (default PNG only); the figures are drawn on the
+    figure thread while the JSON is written.
+    """
+    from wilsonian.plots import COMMAND_FORMATS, check_formats, prerender, save_figures
+
+    formats = check_formats(COMMAND_FORMATS if figure_formats is None else figure_formats)
     with staged_output(out, guards) as staging:
-        for stem, figure in reproduction.figures.items():
-            save_figure(figure, staging / stem)
+        for figure in reproduction.figures.values():
+            prerender(figure, formats)
         write_json(staging / reproduction.record_name, reproduction.record)
         write_json(staging / "config.json", reproduction.configs)
+        save_figures(reproduction.figures, formats=formats, directory=staging)
     return Path(out)

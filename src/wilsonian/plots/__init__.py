@@ -1,45 +1,65 @@
-"""Every figure of wilsonian, from result objects, and one saver.
+"""Every figure of wilsonian, from result objects, and the savers.
 
 Each ``*_figure`` function returns a :class:`matplotlib.figure.Figure` (a notebook shows it
-as it is); :func:`save_figure` writes PNG and PDF atomically.
+as it is); :func:`save_figure` writes PNG and PDF atomically (:func:`save_figures` several
+figures, drawn on a background thread while the files are written).
 
+- :mod:`~wilsonian.plots.core`: the figure, its fixed layout, the savers and shared styles.
+- :mod:`~wilsonian.plots.runtime`: the figure formats and the figure thread (:func:`warm_up`),
+  without importing Matplotlib.
 - :mod:`~wilsonian.plots.learning`: the figures of a run (learning curves, spectrum, RG
   flow, learnability) and :func:`run_figures`.
 - :mod:`~wilsonian.plots.nongaussian`: the input-dependent ridge and per-point errors.
 - :mod:`~wilsonian.plots.paper`: Figs. 1 and 4 of the paper.
 - :mod:`~wilsonian.plots.modes`: feature-mode statistics (Figs. 2 and 5).
 - :mod:`~wilsonian.plots.toy`: the Hermite toy model (Fig. 3).
+
+Names are imported on first use: ``warm_up`` does not import Matplotlib on the caller's
+thread, and a figure module loads only what it draws with.
 """
 
-from wilsonian.plots.core import THEORY_STYLE, figure, save_figure
-from wilsonian.plots.learning import (
-    learnability_figure,
-    learning_curves_figure,
-    plot_learning_curves,
-    rg_flow_figure,
-    run_figures,
-    spectrum_figure,
-)
-from wilsonian.plots.modes import gauss_vs_cauchy_figure, joint_pairs_figure, marginals_figure
-from wilsonian.plots.nongaussian import nongaussian_figure
-from wilsonian.plots.paper import fig1_figure, fig4_figure
-from wilsonian.plots.toy import toy_figure
+from __future__ import annotations
 
-__all__ = [
-    "THEORY_STYLE",
-    "fig1_figure",
-    "fig4_figure",
-    "figure",
-    "gauss_vs_cauchy_figure",
-    "joint_pairs_figure",
-    "learnability_figure",
-    "learning_curves_figure",
-    "marginals_figure",
-    "nongaussian_figure",
-    "plot_learning_curves",
-    "rg_flow_figure",
-    "run_figures",
-    "save_figure",
-    "spectrum_figure",
-    "toy_figure",
-]
+import importlib
+
+_EXPORTS = {
+    "COMMAND_FORMATS": "wilsonian.plots.runtime",
+    "FORMATS": "wilsonian.plots.runtime",
+    "THEORY_STYLE": "wilsonian.plots.core",
+    "check_formats": "wilsonian.plots.runtime",
+    "figure": "wilsonian.plots.core",
+    "fixed_margins": "wilsonian.plots.core",
+    "prerender": "wilsonian.plots.core",
+    "save_figure": "wilsonian.plots.core",
+    "save_figures": "wilsonian.plots.core",
+    "warm_up": "wilsonian.plots.runtime",
+    "learnability_figure": "wilsonian.plots.learning",
+    "learning_curves_figure": "wilsonian.plots.learning",
+    "plot_learning_curves": "wilsonian.plots.learning",
+    "rg_flow_figure": "wilsonian.plots.learning",
+    "run_figures": "wilsonian.plots.learning",
+    "spectrum_figure": "wilsonian.plots.learning",
+    "gauss_vs_cauchy_figure": "wilsonian.plots.modes",
+    "joint_pairs_figure": "wilsonian.plots.modes",
+    "marginals_figure": "wilsonian.plots.modes",
+    "nongaussian_figure": "wilsonian.plots.nongaussian",
+    "fig1_figure": "wilsonian.plots.paper",
+    "fig4_figure": "wilsonian.plots.paper",
+    "toy_figure": "wilsonian.plots.toy",
+}
+
+
+def __getattr__(name: str):
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'wilsonian.plots' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__():
+    return sorted([*globals(), *_EXPORTS])
+
+
+__all__ = sorted(_EXPORTS)

@@ -12,7 +12,7 @@ from typing import Iterable
 
 import numpy as np
 
-from wilsonian.plots.core import THEORY_STYLE, figure, positive, save_figure, tidy_log_axis
+from wilsonian.plots.core import FORMATS, THEORY_STYLE, figure, fixed_margins, positive, save_figures, tidy_log_axis
 
 
 def plot_learning_curves(ax, lc: dict, *, theories: Iterable[str] = ("ek", "spectral_bias", "rg", "rg_fluct"),
@@ -50,6 +50,7 @@ def plot_learning_curves(ax, lc: dict, *, theories: Iterable[str] = ("ek", "spec
 def learning_curves_figure(lc: dict, *, label: str = ""):
     """Two panels: every theory over the full range (EK's failure), and a zoom on the data."""
     fig = figure(12, 4.6)
+    fixed_margins(fig, left=0.85, right=0.15, bottom=0.6, top=0.6, wspace=1.05, ncols=2)
     axes = fig.subplots(1, 2)
     plot_learning_curves(axes[0], lc, title="all theories (full range)")
     plot_learning_curves(axes[1], lc, title="zoom on the empirical curve", zoom=True)
@@ -62,6 +63,7 @@ def spectrum_figure(spectrum, *, fit: dict | None = None, label: str = ""):
     target power per mode with the remaining power."""
     k = np.arange(1, spectrum.n_modes + 1)
     fig = figure(11, 4.2)
+    fixed_margins(fig, left=0.85, right=0.15, bottom=0.6, top=0.6, wspace=0.85, ncols=2)
     axes = fig.subplots(1, 2)
     axes[0].loglog(k, positive(spectrum.eigenvalues), color="tab:blue", lw=1.5, label="λ_k (eigenvalues of K/N)")
     if fit and "slope" in fit:
@@ -97,6 +99,7 @@ def rg_flow_figure(theory, lc: dict, *, label: str = ""):
     ridge = theory.ridge
     kappa_axis = np.arange(flow.size)
     fig = figure(11, 4.2)
+    fixed_margins(fig, left=0.85, right=0.15, bottom=0.6, top=0.6, wspace=1.05, ncols=2)
     axes = fig.subplots(1, 2)
     axes[0].loglog(kappa_axis[1:], flow[1:], color="k", lw=1.5, label="σ²(κ) = σ² + Σ_{k>κ} λ_k")
     eta = np.asarray(lc["eta"], dtype=float)
@@ -132,6 +135,7 @@ def learnability_figure(theory, lc: dict, *, picks: int = 5):
     L = theory.learnability(eta[chosen])
     k = np.arange(1, theory.spectrum.n_modes + 1)
     fig = figure(6.4, 4.4)
+    fixed_margins(fig, left=0.75, right=0.15, bottom=0.6, top=0.35)
     ax = fig.subplots()
     for row, i in enumerate(chosen):
         ax.semilogx(k, L[row], color=colors[i], lw=1.5, label=f"η = {int(eta[i])}")
@@ -152,8 +156,11 @@ def run_label(result) -> str:
             f"{cfg.kernel} {cfg.activation} L={cfg.depth}, σ²={cfg.ridge:g}")
 
 
-def run_figures(result, directory: str | Path) -> list[Path]:
-    """All figures of ``wilsonian run`` (a :class:`wilsonian.app.run.RunResult`) into ``directory``."""
+def run_figures(result, directory: str | Path, *, formats: Iterable[str] = FORMATS) -> list[Path]:
+    """All figures of ``wilsonian run`` (a :class:`wilsonian.app.run.RunResult`) into ``directory``.
+
+    One file per figure and format (``formats``: "png", "pdf"); see :func:`save_figures`.
+    """
     from wilsonian.plots.nongaussian import nongaussian_figure
 
     directory = Path(directory)
@@ -169,7 +176,4 @@ def run_figures(result, directory: str | Path) -> list[Path]:
     }
     if "nongaussian" in result.extras:
         figures["nongaussian"] = nongaussian_figure(result.extras["nongaussian"])
-    paths: list[Path] = []
-    for name, fig in figures.items():
-        paths += save_figure(fig, directory / name)
-    return paths
+    return save_figures(figures, formats=formats, directory=directory)

@@ -9,15 +9,21 @@ import math
 from typing import Any, Sequence
 
 import numpy as np
-import scipy.stats
 
 from wilsonian.errors import WilsonianError
 from wilsonian.mode_stats import ModeStatistics, _as_modes, _as_pairs, _as_phi, mode_statistics
-from wilsonian.plots.core import figure as _new_figure
+from wilsonian.plots.core import figure as _figure
+from wilsonian.plots.core import fixed_margins
 
 
-def _figure(width: float, height: float):
-    return _new_figure(width, height)
+def _gauss_pdf(x: np.ndarray, mean: float, std: float) -> np.ndarray:
+    z = (x - mean) / std
+    return np.exp(-0.5 * z * z) / (math.sqrt(2.0 * math.pi) * std)
+
+
+def _cauchy_pdf(x: np.ndarray, loc: float, scale: float) -> np.ndarray:
+    z = (x - loc) / scale
+    return 1.0 / (math.pi * scale * (1.0 + z * z))
 
 
 def _view_range(values: np.ndarray) -> tuple[float, float]:
@@ -78,12 +84,14 @@ def joint_pairs_figure(
     pair_labels = _as_pairs(pairs, array.shape[1])
     n_pairs = pair_labels.shape[0]
     figure = _figure(4.2 * n_pairs, 4.4)
+    fixed_margins(figure, left=0.7, right=0.15, bottom=0.55, top=0.6, wspace=0.85, ncols=n_pairs)
     outer = figure.add_gridspec(1, n_pairs)
     angles = np.linspace(0.0, 2.0 * np.pi, 200)
     circle = np.stack([np.cos(angles), np.sin(angles)])
     for index, (k1, k2) in enumerate(pair_labels):
         x, y = array[:, k1 - 1], array[:, k2 - 1]
-        grid = outer[index].subgridspec(2, 2, width_ratios=(4, 1), height_ratios=(1, 4))
+        grid = outer[index].subgridspec(2, 2, width_ratios=(4, 1), height_ratios=(1, 4),
+                                        wspace=0.1, hspace=0.1)
         joint = figure.add_subplot(grid[1, 0])
         top = figure.add_subplot(grid[0, 0], sharex=joint)
         right = figure.add_subplot(grid[1, 1], sharey=joint)
@@ -115,7 +123,7 @@ def joint_pairs_figure(
         ):
             _density_histogram(axis, values, 60, value_range, orientation)
             grid_values = np.linspace(*value_range, 300)
-            pdf = scipy.stats.norm.pdf(grid_values, values.mean(), values.std())
+            pdf = _gauss_pdf(grid_values, values.mean(), values.std())
             if orientation == "vertical":
                 axis.plot(grid_values, pdf, color="tab:red", linewidth=1.2)
                 axis.tick_params(labelbottom=False)
@@ -155,6 +163,7 @@ def gauss_vs_cauchy_figure(stats: ModeStatistics, *, title: str | None = None):
     order = np.argsort(stats.mode)
     k = stats.mode[order]
     figure = _figure(6.4, 7.2)
+    fixed_margins(figure, left=1.0, right=0.15, bottom=0.55, top=0.45, hspace=0.15, nrows=3)
     axes = figure.subplots(3, 1, sharex=True)
 
     difference = stats.loglik_difference[order]
@@ -223,6 +232,8 @@ def marginals_figure(
     n_cols = min(int(columns), labels.size)
     n_rows = math.ceil(labels.size / n_cols)
     figure = _figure(3.2 * n_cols, 2.8 * n_rows)
+    fixed_margins(figure, left=0.5, right=0.15, bottom=0.55, top=0.6 if title else 0.35,
+                  wspace=0.45, hspace=0.8, ncols=n_cols, nrows=n_rows)
     axes = np.atleast_1d(figure.subplots(n_rows, n_cols, squeeze=False)).ravel()
     for index, label in enumerate(labels):
         axis = axes[index]
@@ -232,12 +243,12 @@ def marginals_figure(
         grid_values = np.linspace(*value_range, 400)
         axis.plot(
             grid_values,
-            scipy.stats.norm.pdf(grid_values, stats.gauss_mean[index], stats.gauss_std[index]),
+            _gauss_pdf(grid_values, stats.gauss_mean[index], stats.gauss_std[index]),
             color="tab:red", linewidth=1.2, label="Gaussian MLE",
         )
         axis.plot(
             grid_values,
-            scipy.stats.cauchy.pdf(grid_values, stats.cauchy_loc[index], stats.cauchy_scale[index]),
+            _cauchy_pdf(grid_values, stats.cauchy_loc[index], stats.cauchy_scale[index]),
             color="tab:green", linewidth=1.2, linestyle="--", label="Cauchy MLE",
         )
         axis.set_title(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from wilsonian.plots.core import figure
+from wilsonian.plots.core import figure, fixed_margins
 
 
 def nongaussian_figure(report):
@@ -14,6 +14,7 @@ def nongaussian_figure(report):
     from matplotlib import colormaps
 
     fig = figure(11, 4.2)
+    fixed_margins(fig, left=0.8, right=0.15, bottom=0.6, top=0.35, wspace=1.1, ncols=2)
     axes = fig.subplots(1, 2)
     # η where every mode is kept have the bare, constant ridge: nothing to show
     informative = np.flatnonzero(report.cutoff < report.ridge_x.shape[1])

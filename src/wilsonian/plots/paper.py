@@ -8,13 +8,14 @@ from typing import Sequence
 
 import numpy as np
 
-from wilsonian.plots.core import figure, tidy_log_axis
+from wilsonian.plots.core import figure, fixed_margins, tidy_log_axis
 from wilsonian.plots.learning import plot_learning_curves
 
 
 def fig1_figure(tasks: Sequence[tuple[str, dict]], *, title: str = ""):
     """One panel per task: the empirical MSE against EK, spectral bias and the RG."""
     fig = figure(5.6 * len(tasks), 4.6)
+    fixed_margins(fig, left=0.85, right=0.15, bottom=0.6, top=0.6, wspace=0.95, ncols=len(tasks))
     axes = np.atleast_1d(fig.subplots(1, len(tasks), squeeze=False)[0])
     for ax, (name, lc) in zip(axes, tasks):
         plot_learning_curves(ax, lc, theories=("ek", "spectral_bias", "rg"), title=name)
@@ -32,6 +33,7 @@ def fig4_figure(tasks: Sequence[tuple[str, dict, dict]], thresholds: Sequence[fl
     from matplotlib import colormaps
 
     fig = figure(5.6 * len(tasks), 4.6)
+    fixed_margins(fig, left=0.85, right=0.15, bottom=0.6, top=0.6, wspace=0.95, ncols=len(tasks))
     axes = np.atleast_1d(fig.subplots(1, len(tasks), squeeze=False)[0])
     colors = colormaps["plasma"](np.linspace(0.1, 0.85, len(thresholds)))
     for ax, (name, lc, by_threshold) in zip(axes, tasks):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from wilsonian.errors import WilsonianError
-from wilsonian.plots.core import figure
+from wilsonian.plots.core import figure, fixed_margins
 from wilsonian.toy import reweighted_slope
 
 #: Colours of the λ_> series in :func:`plot_toy`; green is the standard theory's.
@@ -40,6 +40,7 @@ def toy_figure(results: dict):
         )
 
     fig = figure(11, 4.3)
+    fixed_margins(fig, left=0.8, right=0.15, bottom=0.6, top=0.35, wspace=1.0, ncols=2)
     left, right = fig.subplots(1, 2)
     spacing = float(np.ptp(x)) / max(x.size - 1, 1) or 1.0
     offsets = (np.arange(len(entries)) - (len(entries) - 1) / 2) * 0.08 * spacing

@@ -1,0 +1,153 @@
+"""The figures' fixed layout, the savers, the formats and the figure thread."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import threading
+
+import numpy as np
+import pytest
+
+from wilsonian import plots, toy
+from wilsonian.app.config import RunConfig
+from wilsonian.app.run import run
+from wilsonian.errors import WilsonianError
+from wilsonian.mode_stats import mode_statistics
+from wilsonian.plots import learning, runtime
+
+
+@pytest.fixture(scope="module")
+def every_figure(tmp_path_factory):
+    """Each figure function on real (small) results: name → Figure."""
+    config = RunConfig(etas=(5, 10, 20, 40), trials=3, quiet=True, no_cache=True, nongaussian=True,
+                       out=str(tmp_path_factory.mktemp("out")))
+    result = run(config)
+    lc = result.results["learning_curve"]
+    theory = result.theory
+    rng = np.random.default_rng(3)
+    phi = np.column_stack([rng.standard_normal(2000), rng.standard_t(3, 2000), rng.standard_cauchy(2000),
+                           rng.standard_normal(2000)])
+    by_t = {"0.5": {"rg": lc["rg"], "rg_all_learnable": lc["rg_all_learnable"]}}
+    return {
+        "learning_curves": learning.learning_curves_figure(lc, label="a label"),
+        "spectrum": learning.spectrum_figure(result.spectrum, fit=result.results["scaling"]["eigenvalues"],
+                                             label="a label"),
+        "rg_flow": learning.rg_flow_figure(theory, lc, label="a label"),
+        "learnability": learning.learnability_figure(theory, lc),
+        "nongaussian": plots.nongaussian_figure(result.extras["nongaussian"]),
+        "fig1": plots.fig1_figure([("task a", lc), ("task b", lc)], title="Fig. 1"),
+        "fig4": plots.fig4_figure([("task a", lc, by_t), ("task b", lc, by_t)], (0.5,), title="Fig. 4"),
+        "joint": plots.joint_pairs_figure(phi, [(1, 2), (3, 4)], title="pairs"),
+        "gauss_vs_cauchy": plots.gauss_vs_cauchy_figure(mode_statistics(phi), title="modes"),
+        "marginals": plots.marginals_figure(phi, [1, 2, 3, 4], title="marginals", columns=3),
+        "toy": plots.toy_figure(toy.toy_results(lambda_highs=(0.0, 0.1), trials=5_000)),
+    }
+
+
+def test_figures_use_a_fixed_layout_that_keeps_every_label_inside_and_apart(every_figure):
+    for name, fig in every_figure.items():
+        assert fig.get_layout_engine() is None, name
+        fig.canvas.draw()
+        renderer = fig.canvas.get_renderer()
+        width, height = fig.get_size_inches()
+        tight = fig.get_tightbbox(renderer)  # inches: everything drawn, labels included
+        assert tight.x0 >= -0.01 and tight.y0 >= -0.01, (name, tight)
+        assert tight.x1 <= width + 0.01 and tight.y1 <= height + 0.01, (name, tight)
+        axes = [ax for ax in fig.axes if ax.get_visible()]
+        for a in axes:  # an axes' labels and tick labels never run into another axes' plot area
+            outer = a.get_tightbbox(renderer)
+            for b in axes:
+                if b is not a:
+                    overlap = min(outer.x1, b.bbox.x1) - max(outer.x0, b.bbox.x0), \
+                              min(outer.y1, b.bbox.y1) - max(outer.y0, b.bbox.y0)
+                    assert min(overlap) <= 1, (name, overlap)
+
+
+def test_check_formats():
+    assert plots.check_formats("png,pdf") == ("png", "pdf")
+    assert plots.check_formats(["PDF", ".png", "pdf"]) == ("pdf", "png")
+    assert plots.COMMAND_FORMATS == ("png",) and plots.FORMATS == ("png", "pdf")
+    for bad in ("svg", "", ",", ["png", "eps"]):
+        with pytest.raises(WilsonianError, match="figure format"):
+            plots.check_formats(bad)
+
+
+def test_save_figure_writes_the_formats_asked_for_and_reproducible_pdf(tmp_path, every_figure):
+    fig = every_figure["learnability"]
+    written = plots.save_figure(fig, tmp_path / "a" / "fig")
+    assert written == (tmp_path / "a" / "fig.png", tmp_path / "a" / "fig.pdf")
+    assert written[0].read_bytes().startswith(b"\x89PNG") and written[1].read_bytes().startswith(b"%PDF")
+    again = plots.save_figure(fig, tmp_path / "b" / "fig", formats=("pdf",))
+    assert again == (tmp_path / "b" / "fig.pdf",)
+    assert again[0].read_bytes() == written[1].read_bytes()  # no creation date in the PDF
+    assert sorted(p.name for p in (tmp_path / "b").iterdir()) == ["fig.pdf"]
+
+
+def test_a_figure_changed_after_saving_is_saved_as_changed(tmp_path):
+    fig = plots.figure(2, 2)
+    ax = fig.subplots()
+    ax.plot([0, 1], [0, 1])
+    first = plots.save_figure(fig, tmp_path / "one", formats="png")[0].read_bytes()
+    ax.set_title("changed")
+    second = plots.save_figure(fig, tmp_path / "two", formats="png")[0].read_bytes()
+    assert first != second
+
+
+def test_prerendered_bytes_are_the_ones_saved(tmp_path):
+    fig = plots.figure(2, 2)
+    fig.subplots().plot([0, 1], [1, 0])
+    plots.prerender(fig, ("png",))
+    path = plots.save_figures({"x": fig}, formats=("png",), directory=tmp_path)[0]
+    assert path.read_bytes() == plots.core.render(fig, "png")
+
+
+def test_save_figures_draws_on_the_figure_thread_and_reports_errors(tmp_path, monkeypatch):
+    threads = []
+    real_render = plots.core.render
+
+    def recording_render(fig, fmt, **kwargs):
+        threads.append(threading.current_thread().name)
+        if getattr(fig, "broken", False):
+            raise RuntimeError("cannot draw this one")
+        return real_render(fig, fmt, **kwargs)
+
+    monkeypatch.setattr(plots.core, "render", recording_render)
+    good, bad = plots.figure(2, 2), plots.figure(2, 2)
+    good.subplots().plot([0, 1])
+    bad.broken = True
+    paths = plots.save_figures({"good": good}, formats=("png", "pdf"), directory=tmp_path / "ok")
+    assert [p.name for p in paths] == ["good.png", "good.pdf"]
+    assert threads and all(t.startswith("wilsonian-figures") for t in threads)
+    with pytest.raises(RuntimeError, match="cannot draw"):
+        plots.save_figures({"bad": bad, "good": good}, formats=("png",), directory=tmp_path / "failed")
+    assert not (tmp_path / "failed" / "bad.png").exists()
+    # on the figure thread itself, a save runs at once instead of waiting for itself
+    nested = runtime.submit(lambda: plots.save_figure(good, tmp_path / "nested" / "n", formats="png"))
+    assert nested.result(timeout=60)[0].exists()
+
+
+def test_warm_up_loads_matplotlib_off_the_main_thread():
+    code = (
+        "import sys, threading\n"
+        "from wilsonian.plots import runtime\n"
+        "assert 'matplotlib' not in sys.modules\n"
+        "future = runtime.warm_up()\n"
+        "assert runtime.warm_up() is future\n"
+        "future.result(timeout=120)\n"
+        "assert 'matplotlib.figure' in sys.modules\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_front_door_and_plots_package_load_lazily():
+    code = (
+        "import sys\n"
+        "import wilsonian.plots, wilsonian.plots.runtime\n"
+        "assert 'matplotlib' not in sys.modules, 'plots package imported matplotlib'\n"
+        "import wilsonian.app.reproduce\n"
+        "assert 'wilsonian.app.run' not in sys.modules and 'scipy.stats' not in sys.modules\n"
+        "from wilsonian.plots import toy_figure\n"
+        "assert 'matplotlib.figure' in sys.modules and 'scipy.stats' not in sys.modules\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)
