@@ -349,6 +349,19 @@ def test_results_and_figure(tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["toy.json", "toy.pdf", "toy.png"]
 
 
+def test_results_share_draws_and_equal_separate_runs():
+    # toy_results draws once for every λ_>: each result must be the separate run's, bit for bit
+    # (several chunks, two workers, a partial last chunk).
+    common = dict(trials=23_456, seed=7, chunk=5_000, workers=2)
+    results = toy.toy_results(lambda_highs=(0.0, 0.1, 0.4), ridge=150.0, **common)
+    for entry in results["results"]:
+        alone = toy.monte_carlo(lambda_high=entry["lambda_high"], ridge=150.0, **common)
+        assert entry["mc_slope"] == alone.slope and entry["mc_slope_se"] == alone.slope_se
+        assert entry["cv_slope"] == alone.cv_slope and entry["cv_slope_se"] == alone.cv_slope_se
+        np.testing.assert_array_equal(entry["mc_mean"], alone.mean)
+        np.testing.assert_array_equal(entry["mc_covariance"], alone.covariance)
+
+
 @pytest.mark.parametrize(
     "kwargs",
     [

@@ -235,27 +235,33 @@ def chunk_inputs(seed: int, index: int, size: int, n: int) -> np.ndarray:
     return x
 
 
-def _chunk_moments(seed: int, index: int, size: int, params: ToyParams, mapping: np.ndarray):
-    """Draw chunk ``index`` (``size`` training sets); return (count, mean (4,), scatter (4, 4)).
+def _chunk_moments(seed: int, index: int, size: int, models: Sequence[ToyParams], mapping: np.ndarray):
+    """Draw chunk ``index`` (``size`` training sets); return [(count, mean (4,), scatter (4, 4))]
+    for each of ``models`` (parameters that share n and the degree, e.g. several λ_>).
 
     The moments are those of the per-trial vector (c_1, c_2, r_1, r_2), r = Φᵀy.
 
     The compiled kernel draws the inputs block by block (module docstring) and keeps only
-    their power sums: memory is O(size·K) plus one block of normals (n·BLOCK_TRIALS).
-    ``scatter`` is the centered Σ (v − v̄)(v − v̄)ᵀ.
+    their power sums: memory is O(size·K) plus one block of normals (n·BLOCK_TRIALS). The
+    power sums do not depend on λ_1, λ_> or σ², so every model is solved from the same sums:
+    each gets exactly the numbers a run of its own would give. ``scatter`` is the centered
+    Σ (v − v̄)(v − v̄)ᵀ.
     """
+    n = models[0].n
     sums = np.empty((mapping.shape[1] - 1, size))
-    _toy_kernels.chunk_power_sums(chunk_generator(seed, index), params.n, BLOCK_TRIALS, sums)
-    n = params.n
+    _toy_kernels.chunk_power_sums(chunk_generator(seed, index), n, BLOCK_TRIALS, sums)
+    moments = []
     values = np.empty((4, size))
-    for start in range(0, size, _SOLVE_TRIALS):
-        stop = min(size, start + _SOLVE_TRIALS)
-        values[:, start:stop] = _solve_coefficients(sums[:, start:stop], n, params, mapping)
-    mean = values.mean(axis=1)
-    centered = values - mean[:, None]
-    # einsum, not a matrix product: no BLAS threads inside the worker threads.
-    scatter = np.einsum("ib,jb->ij", centered, centered)
-    return size, mean, scatter
+    for params in models:
+        for start in range(0, size, _SOLVE_TRIALS):
+            stop = min(size, start + _SOLVE_TRIALS)
+            values[:, start:stop] = _solve_coefficients(sums[:, start:stop], n, params, mapping)
+        mean = values.mean(axis=1)
+        centered = values - mean[:, None]
+        # einsum, not a matrix product: no BLAS threads inside the worker threads.
+        scatter = np.einsum("ib,jb->ij", centered, centered)
+        moments.append((size, mean, scatter))
+    return moments
 
 
 def _combine(first, second):
@@ -447,29 +453,53 @@ def monte_carlo(
     adding their powers, both compiled; see benchmarks/bench_toy.py.
     """
     params = ToyParams(lambda1, lambda_high, ridge, n, degree)
+    return _monte_carlo_models([params], trials, seed, chunk, workers, progress)[0]
+
+
+class _NoProgress:
+    """Stands in for a progress bar when none is shown (tqdm is then not even imported)."""
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc) -> None:
+        return None
+
+    def update(self, count: int) -> None:
+        return None
+
+
+def _monte_carlo_models(models: Sequence[ToyParams], trials, seed, chunk, workers,
+                        progress: bool) -> list[ToyMonteCarlo]:
+    """:func:`monte_carlo` of several models with the same n and degree, from one set of draws.
+
+    Each result equals ``monte_carlo`` of that model alone with the same trials, seed and
+    chunk (the draws and their power sums do not depend on λ_1, λ_> or σ²).
+    """
     trials = _as_int("trials", trials, 1)
     seed = _as_int("seed", seed, 0)
     chunk = _as_int("chunk", chunk, 1)
     chunks = -(-trials // chunk)
     workers = _resolve_workers(workers, chunks)
-    mapping = _power_sum_map(params.degree)
+    mapping = _power_sum_map(models[0].degree)
     sizes = [min(chunk, trials - i * chunk) for i in range(chunks)]
+    if progress:
+        from tqdm.auto import tqdm
 
-    from tqdm.auto import tqdm
+        bar = tqdm(total=trials, unit="trial", unit_scale=True, file=sys.stderr, desc="toy Monte Carlo")
+    else:
+        bar = _NoProgress()
 
     results: list = [None] * chunks
-    with tqdm(
-        total=trials, disable=not progress, unit="trial", unit_scale=True, file=sys.stderr,
-        desc="toy Monte Carlo",
-    ) as bar:
+    with bar:
         if workers == 1:
             for i, size in enumerate(sizes):
-                results[i] = _chunk_moments(seed, i, size, params, mapping)
+                results[i] = _chunk_moments(seed, i, size, models, mapping)
                 bar.update(size)
         else:
             with ThreadPoolExecutor(max_workers=workers) as pool:
                 futures = {
-                    pool.submit(_chunk_moments, seed, i, size, params, mapping): i
+                    pool.submit(_chunk_moments, seed, i, size, models, mapping): i
                     for i, size in enumerate(sizes)
                 }
                 try:
@@ -482,14 +512,17 @@ def monte_carlo(
                         future.cancel()
                     raise
 
-    total = results[0]
-    for part in results[1:]:  # chunk order: the sum does not depend on the thread schedule
-        total = _combine(total, part)
-    mean, covariance, cv_mean, cv_covariance = _summarize(*total, params)
-    return ToyMonteCarlo(
-        params, trials, seed, chunk, _readonly(mean), _readonly(covariance),
-        _readonly(cv_mean), _readonly(cv_covariance),
-    )
+    out = []
+    for m, params in enumerate(models):
+        total = results[0][m]
+        for part in results[1:]:  # chunk order: the sum does not depend on the thread schedule
+            total = _combine(total, part[m])
+        mean, covariance, cv_mean, cv_covariance = _summarize(*total, params)
+        out.append(ToyMonteCarlo(
+            params, trials, seed, chunk, _readonly(mean), _readonly(covariance),
+            _readonly(cv_mean), _readonly(cv_covariance),
+        ))
+    return out
 
 
 # --------------------------------------------------------------------------------------------
@@ -542,13 +575,13 @@ def toy_results(
     x = np.linspace(-3.0, 3.0, 13) if grid is None else np.asarray(grid, dtype=np.float64)
     if x.ndim != 1 or x.size == 0 or not np.all(np.isfinite(x)):
         raise WilsonianError("grid must be a non-empty 1-D sequence of finite numbers")
+    models = [ToyParams(lambda1, value, ridge, n, degree) for value in values]
+    # One set of draws for every λ_> (common random numbers): the same numbers as separate runs.
+    runs = _monte_carlo_models(models, trials, seed, chunk, workers, progress)
     entries = []
-    for value in values:
+    for value, mc in zip(values, runs):
         common = dict(lambda1=lambda1, lambda_high=value, ridge=ridge, n=n, degree=degree)
         theory = reweighted_slope(**common)
-        mc = monte_carlo(
-            trials=trials, seed=seed, chunk=chunk, workers=workers, progress=progress, **common
-        )
         mean, se = mc.predictor(x)
         entries.append(
             {
