@@ -235,6 +235,30 @@ def test_mode_subset_and_blocking_do_not_change_results(mixed_phi, monkeypatch):
     np.testing.assert_array_equal(blocked.preferred, full.preferred)
 
 
+def test_any_memory_layout_gives_the_same_statistics(mixed_phi):
+    reference = mode_statistics(mixed_phi).as_dict()
+    read_only = mixed_phi.copy()
+    read_only.setflags(write=False)  # as Spectrum.eigenfunctions
+    for name, phi in {"fortran": np.asfortranarray(mixed_phi), "read-only": read_only,
+                      "strided": np.repeat(mixed_phi, 2, axis=1)[:, ::2]}.items():
+        assert mode_statistics(phi).as_dict() == reference, name
+    backwards = mode_statistics(mixed_phi[:, ::-1], modes=[5, 4, 3, 2, 1]).as_dict()  # negative strides
+    assert {k: v for k, v in backwards.items() if k != "mode"} == \
+        {k: v for k, v in reference.items() if k != "mode"}
+
+
+def test_columns_finished_by_bfgs_get_the_same_statistics(mixed_phi, monkeypatch):
+    converged = mode_statistics(mixed_phi)
+    monkeypatch.setattr(modes_module, "_EM_MAX_ITER", 1)  # one EM step, then BFGS for every mode
+    finished = mode_statistics(mixed_phi)
+    np.testing.assert_allclose(finished.cauchy_loc, converged.cauchy_loc, rtol=0,
+                               atol=1e-6 * converged.cauchy_scale.max())
+    for name in ("cauchy_scale", "cauchy_loglik", "ks_cauchy"):
+        np.testing.assert_allclose(getattr(finished, name), getattr(converged, name), rtol=1e-6)
+    for name in ("gauss_mean", "gauss_std", "gauss_loglik", "ks_gauss", "excess_kurtosis"):
+        np.testing.assert_array_equal(getattr(finished, name), getattr(converged, name))
+
+
 def test_as_dict_is_json_ready_and_value_is_frozen(mixed_phi):
     stats = mode_statistics(mixed_phi, modes=[1, 3])
     data = json.loads(json.dumps(stats.as_dict()))

@@ -23,14 +23,22 @@ maximum likelihood with
   sample coincides (Copas 1975, Biometrika 62, 701), so any ascent method that converges
   finds the MLE. We use the parameter-expanded EM iteration for the Student-t law with one
   degree of freedom (Liu, Rubin & Wu 1998, Biometrika 85, 755; Kent, Tyler & Vardi 1994),
-  which increases the likelihood at every step and runs on all columns at once, started at
-  the median and the half inter-quartile range (the Cauchy quartiles are x0 ± γ). Columns
-  that have not converged after ``max_iter`` steps are finished by a quasi-Newton optimizer
+  which increases the likelihood at every step, started at the median and the half
+  inter-quartile range (the Cauchy quartiles are x0 ± γ). Columns that have not converged
+  after ``max_iter`` steps are finished by a quasi-Newton optimizer
   (:func:`scipy.optimize.minimize`, BFGS with the analytic gradient).
 
 The fits are compared by their mean log-likelihood per point (the preferred law is the one
-with the higher value), by Kolmogorov–Smirnov distances to each fitted law and by the excess
-kurtosis (plug-in estimator, :func:`scipy.stats.kurtosis` with ``bias=True``).
+with the higher value), by Kolmogorov–Smirnov distances to each fitted law (as
+:func:`scipy.stats.kstest`) and by the excess kurtosis (plug-in estimator, as
+:func:`scipy.stats.kurtosis` with ``bias=True``).
+
+Speed
+-----
+The fits are compiled (:mod:`wilsonian._mode_fits`, numba) and run one column at a time:
+the column is copied and sorted once (the KS distances and the quartiles need the order),
+and every statistic, each EM step included, is then a pass over N numbers in the cache.
+Blocks of columns run on worker threads. Only the modes asked for are sorted and fitted.
 
 The figures of these statistics are in :mod:`wilsonian.plots.modes`.
 """
@@ -39,15 +47,13 @@ from __future__ import annotations
 
 import itertools
 import math
+import os
 import sys
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, fields
 from typing import Any, Sequence
 
 import numpy as np
-import scipy.optimize
-import scipy.special
-import scipy.stats
-from tqdm.auto import tqdm
 
 from wilsonian.errors import WilsonianError
 
@@ -68,6 +74,9 @@ MAX_CUMULANT_MODES = 64
 
 #: Elements (float64) per working array: bounds memory to a few hundred MB whatever N and K.
 _BLOCK_ELEMENTS = 1 << 22
+
+#: EM steps of the Cauchy fits in :func:`mode_statistics` before BFGS finishes a column.
+_EM_MAX_ITER = 500
 
 #: Labels used in :attr:`ModeStatistics.preferred`.
 GAUSSIAN = "gaussian"
@@ -155,39 +164,58 @@ def _as_pairs(pairs: Any, n_modes: int) -> np.ndarray:
     return np.stack([_as_modes(pair, n_modes, "each pair") for pair in raw])
 
 
-def _check_not_degenerate(sorted_columns: np.ndarray, labels: np.ndarray) -> None:
-    """Raise if some column has one value repeated on at least half of the points.
+def _degenerate_error(labels: np.ndarray) -> WilsonianError:
+    """The error for modes with one value on at least half of the points.
 
     Then the Cauchy likelihood is unbounded (scale → 0) or maximal on the boundary, and a
     constant column also has no Gaussian fit (σ = 0).
     """
-    n_points = sorted_columns.shape[0]
-    half = math.ceil(n_points / 2)
-    # In a sorted column a value occupies ≥ `half` rows iff some window of `half` rows is flat.
-    degenerate = np.any(sorted_columns[half - 1 :] == sorted_columns[: n_points - half + 1], axis=0)
-    if np.any(degenerate):
-        bad = labels[degenerate].tolist()
-        raise WilsonianError(
-            f"modes {bad} take a single value on at least half of the points, so their "
-            "Gaussian/Cauchy fits do not exist; leave these modes out."
-        )
+    return WilsonianError(
+        f"modes {labels.tolist()} take a single value on at least half of the points, so their "
+        "Gaussian/Cauchy fits do not exist; leave these modes out."
+    )
 
 
-def _column_blocks(n_points: int, n_columns: int) -> list[slice]:
-    """Split ``n_columns`` into contiguous blocks of about ``_BLOCK_ELEMENTS`` elements."""
-    width = max(1, _BLOCK_ELEMENTS // n_points)
+def _column_blocks(n_points: int, n_columns: int, workers: int = 1) -> list[slice]:
+    """Split ``n_columns`` into contiguous blocks: at most ``_BLOCK_ELEMENTS`` numbers each,
+    and at least one block per worker."""
+    width = max(1, min(_BLOCK_ELEMENTS // n_points, -(-n_columns // workers)))
     return [slice(start, min(start + width, n_columns)) for start in range(0, n_columns, width)]
+
+
+def _workers() -> int:
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
+
+def _map_blocks(function, blocks: list[slice], progress: bool, label: str) -> None:
+    """Call ``function(block)`` for every block, on worker threads (the kernels release the GIL)."""
+    bar = None
+    if progress:
+        from tqdm.auto import tqdm
+
+        bar = tqdm(total=len(blocks), desc=label, unit="block", file=sys.stderr)
+    try:
+        if len(blocks) == 1:
+            function(blocks[0])
+            if bar is not None:
+                bar.update(1)
+            return
+        with ThreadPoolExecutor(max_workers=min(_workers(), len(blocks))) as pool:
+            for future in [pool.submit(function, block) for block in blocks]:
+                future.result()
+                if bar is not None:
+                    bar.update(1)
+    finally:
+        if bar is not None:
+            bar.close()
 
 
 # ----------------------------------------------------------------------------------------
 # Cauchy maximum likelihood
 # ----------------------------------------------------------------------------------------
-
-
-def _cauchy_mean_loglik(samples: np.ndarray, loc: np.ndarray, scale: np.ndarray) -> np.ndarray:
-    """Mean Cauchy log-density per point, column by column: −log(πγ) − ⟨log(1 + z²)⟩."""
-    z = (samples - loc) / scale
-    return -np.log(np.pi * scale) - np.mean(np.log1p(z * z), axis=0)
 
 
 def _cauchy_negloglik_and_grad(params: np.ndarray, sample: np.ndarray) -> tuple[float, np.ndarray]:
@@ -202,59 +230,15 @@ def _cauchy_negloglik_and_grad(params: np.ndarray, sample: np.ndarray) -> tuple[
     return value, np.array([grad_loc, grad_log_scale])
 
 
-def _cauchy_start(samples: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Median and half inter-quartile range (exact for a Cauchy law), per column."""
-    q25, loc, q75 = np.quantile(samples, [0.25, 0.5, 0.75], axis=0)
-    scale = 0.5 * (q75 - q25)
-    flat = scale <= 0
-    if np.any(flat):
-        # Ties at the quartiles: fall back on the mean absolute deviation from the median,
-        # positive because fewer than half the points sit on any single value.
-        scale[flat] = np.mean(np.abs(samples[:, flat] - loc[flat]), axis=0)
-    return loc, scale
+def _finish_with_bfgs(sample: np.ndarray, loc: float, scale: float) -> tuple[float, float]:
+    """Cauchy MLE of one sample from the EM iterate (x0, γ), by BFGS with the analytic gradient."""
+    import scipy.optimize
 
-
-def _cauchy_mle_columns(
-    samples: np.ndarray, tol: float, max_iter: int
-) -> tuple[np.ndarray, np.ndarray]:
-    """Cauchy MLE of every column of a non-degenerate (N, m) float64 array."""
-    loc, scale = _cauchy_start(samples)
-    active = np.arange(samples.shape[1])
-    block = samples
-    for _ in range(max_iter):
-        if active.size == 0:
-            break
-        x0, gamma = loc[active], scale[active]
-        residual = block - x0
-        # E-step: the latent precision 1/(1+z²) of each point under the t₁ (Cauchy) law
-        # (in place: these (N, m) arrays dominate the cost).
-        weight = residual / gamma
-        np.square(weight, out=weight)
-        weight += 1.0
-        np.reciprocal(weight, out=weight)
-        weight_sum = weight.sum(axis=0)
-        new_loc = x0 + np.einsum("ij,ij->j", weight, residual) / weight_sum
-        np.subtract(block, new_loc, out=residual)
-        # PX-EM scale step: divide by Σw rather than N/2; same fixed point (for the Cauchy
-        # MLE Σw = N/2), much faster convergence.
-        new_scale = np.sqrt(np.einsum("ij,ij,ij->j", weight, residual, residual) / weight_sum)
-        change = np.maximum(np.abs(new_loc - x0) / new_scale, np.abs(new_scale / gamma - 1.0))
-        loc[active], scale[active] = new_loc, new_scale
-        done = change < tol
-        if np.any(done):
-            active = active[~done]
-            block = block[:, ~done]
-    for column in active:  # not converged: finish with BFGS from the EM iterate
-        result = scipy.optimize.minimize(
-            _cauchy_negloglik_and_grad,
-            np.array([loc[column], math.log(scale[column])]),
-            args=(samples[:, column],),
-            jac=True,
-            method="BFGS",
-            options={"gtol": 1e-12},
-        )
-        loc[column], scale[column] = result.x[0], math.exp(result.x[1])
-    return loc, scale
+    result = scipy.optimize.minimize(
+        _cauchy_negloglik_and_grad, np.array([loc, math.log(scale)]), args=(sample,), jac=True,
+        method="BFGS", options={"gtol": 1e-12},
+    )
+    return float(result.x[0]), math.exp(result.x[1])
 
 
 def cauchy_mle(
@@ -280,9 +264,10 @@ def cauchy_mle(
 
     Notes
     -----
-    Vectorized PX-EM for the Student-t law with one degree of freedom, started at the
-    median and half inter-quartile range; see the module docstring. At convergence the
-    score equations hold: ``Σ z/(1+z²) = 0`` and ``Σ 1/(1+z²) = N/2`` with ``z = (x−x0)/γ``.
+    PX-EM for the Student-t law with one degree of freedom, started at the median and half
+    inter-quartile range, compiled and run column by column; see the module docstring. At
+    convergence the score equations hold: ``Σ z/(1+z²) = 0`` and ``Σ 1/(1+z²) = N/2`` with
+    ``z = (x−x0)/γ``.
     """
     one_d = np.ndim(samples) == 1
     phi = _as_phi(np.reshape(samples, (-1, 1)) if one_d else samples)
@@ -290,9 +275,19 @@ def cauchy_mle(
         raise WilsonianError(f"tol must be a positive number, got {tol!r}.")
     if int(max_iter) != max_iter or max_iter < 1:
         raise WilsonianError(f"max_iter must be a positive integer, got {max_iter!r}.")
-    labels = np.arange(1, phi.shape[1] + 1)
-    _check_not_degenerate(np.sort(phi, axis=0), labels)
-    loc, scale = _cauchy_mle_columns(phi, float(tol), int(max_iter))
+    from wilsonian import _mode_fits
+
+    n_modes = phi.shape[1]
+    loc, scale = np.empty(n_modes), np.empty(n_modes)
+    status = np.empty(n_modes, dtype=np.int64)
+    rows = np.ascontiguousarray(phi.T)  # one sample per row
+    rows.sort(axis=1)
+    _mode_fits.cauchy_rows(rows, float(tol), int(max_iter), loc, scale, status)
+    degenerate = status == _mode_fits.DEGENERATE
+    if np.any(degenerate):
+        raise _degenerate_error(np.arange(1, n_modes + 1)[degenerate])
+    for column in np.flatnonzero(status == _mode_fits.NOT_CONVERGED):
+        loc[column], scale[column] = _finish_with_bfgs(phi[:, column], loc[column], scale[column])
     if one_d:
         return loc[0], scale[0]
     return loc, scale
@@ -301,17 +296,6 @@ def cauchy_mle(
 # ----------------------------------------------------------------------------------------
 # Per-mode statistics
 # ----------------------------------------------------------------------------------------
-
-
-def _ks_distance(sorted_columns: np.ndarray, cdf_values: np.ndarray) -> np.ndarray:
-    """Two-sided KS statistic per column, from sorted samples' fitted-CDF values.
-
-    D = max_i max(i/N − F(x_(i)), F(x_(i)) − (i−1)/N), as :func:`scipy.stats.kstest`.
-    """
-    n_points = sorted_columns.shape[0]
-    upper = np.arange(1, n_points + 1, dtype=np.float64)[:, None] / n_points
-    lower = upper - 1.0 / n_points
-    return np.maximum(np.max(upper - cdf_values, axis=0), np.max(cdf_values - lower, axis=0))
 
 
 def _readonly(array: np.ndarray) -> np.ndarray:
@@ -418,66 +402,36 @@ def mode_statistics(
 
     Notes
     -----
-    Cost: one sort per column plus ~40 vectorized EM sweeps for the Cauchy fit, i.e.
-    O(N K log N); columns are processed in blocks of about 4·10⁶ numbers so that memory
-    stays bounded for any K.
+    Cost: one sort per column plus ~35 EM steps (two passes over the column each) for the
+    Cauchy fit, i.e. O(N M log N) for M modes, compiled; extra memory is two buffers of N
+    numbers per worker thread, whatever M is.
     """
     array = _as_phi(phi)
     n_points, n_modes = array.shape
     labels = (
         np.arange(1, n_modes + 1, dtype=np.int64) if modes is None else _as_modes(modes, n_modes)
     )
+    from wilsonian import _mode_fits
+
     columns = labels - 1
+    values = np.empty((columns.size, len(_mode_fits.FIELDS)))
+    status = np.empty(columns.size, dtype=np.int64)
 
-    parts: dict[str, list[np.ndarray]] = {
-        name: []
-        for name in (
-            "gauss_mean",
-            "gauss_std",
-            "cauchy_loc",
-            "cauchy_scale",
-            "gauss_loglik",
-            "cauchy_loglik",
-            "ks_gauss",
-            "ks_cauchy",
-            "excess_kurtosis",
-        )
-    }
-    blocks = _column_blocks(n_points, columns.size)
-    for block in tqdm(blocks, desc="mode statistics", unit="block", disable=not progress, file=sys.stderr):
-        samples = array[:, columns[block]]
-        sorted_samples = np.sort(samples, axis=0)
-        _check_not_degenerate(sorted_samples, labels[block])
+    def fit(block: slice) -> None:  # on a worker thread: each step releases the GIL
+        rows = np.empty((block.stop - block.start, n_points))
+        _mode_fits.gather_columns(array, columns[block], rows)
+        rows.sort(axis=1)  # the quartiles and the KS distances need the order
+        _mode_fits.sorted_statistics(rows, 1e-10, _EM_MAX_ITER, values[block], status[block])
 
-        mean = samples.mean(axis=0)
-        std = np.sqrt(np.mean((samples - mean) ** 2, axis=0))
-        # At the Gaussian MLE ⟨(x−μ)²⟩/σ² = 1, so the mean log-density is closed form.
-        gauss_loglik = -0.5 * np.log(2.0 * np.pi * std**2) - 0.5
-
-        loc, scale = _cauchy_mle_columns(sorted_samples, tol=1e-10, max_iter=500)
-        cauchy_loglik = _cauchy_mean_loglik(sorted_samples, loc, scale)
-
-        # Fitted CDFs in closed form (scipy.stats' generic cdf costs more than the fit).
-        ks_gauss = _ks_distance(sorted_samples, scipy.special.ndtr((sorted_samples - mean) / std))
-        ks_cauchy = _ks_distance(
-            sorted_samples, 0.5 + np.arctan((sorted_samples - loc) / scale) / np.pi
-        )
-        kurtosis = scipy.stats.kurtosis(samples, axis=0, fisher=True, bias=True)
-
-        for name, value in (
-            ("gauss_mean", mean),
-            ("gauss_std", std),
-            ("cauchy_loc", loc),
-            ("cauchy_scale", scale),
-            ("gauss_loglik", gauss_loglik),
-            ("cauchy_loglik", cauchy_loglik),
-            ("ks_gauss", ks_gauss),
-            ("ks_cauchy", ks_cauchy),
-            ("excess_kurtosis", kurtosis),
-        ):
-            parts[name].append(value)
-
-    joined = {name: np.concatenate(values) for name, values in parts.items()}
+    _map_blocks(fit, _column_blocks(n_points, columns.size, _workers()), progress, "mode statistics")
+    degenerate = status == _mode_fits.DEGENERATE
+    if np.any(degenerate):
+        raise _degenerate_error(labels[degenerate])
+    for j in np.flatnonzero(status == _mode_fits.NOT_CONVERGED):  # rare: finish with BFGS
+        sample = np.sort(array[:, columns[j]])
+        values[j, 2:4] = _finish_with_bfgs(sample, values[j, 2], values[j, 3])
+        _mode_fits.finish_row(sample, values[j])
+    joined = {name: values[:, i].copy() for i, name in enumerate(_mode_fits.FIELDS)}
     preferred = np.where(joined["cauchy_loglik"] > joined["gauss_loglik"], CAUCHY, GAUSSIAN)
     return ModeStatistics(mode=labels, preferred=preferred, n_points=n_points, **joined)
 
