@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import subprocess
 import sys
-import threading
 
 import numpy as np
 import pytest
@@ -14,7 +13,7 @@ from wilsonian.app.config import RunConfig
 from wilsonian.app.run import run
 from wilsonian.errors import WilsonianError
 from wilsonian.mode_stats import mode_statistics
-from wilsonian.plots import learning, runtime
+from wilsonian.plots import learning
 
 
 @pytest.fixture(scope="module")
@@ -94,56 +93,29 @@ def test_a_figure_changed_after_saving_is_saved_as_changed(tmp_path):
     assert first != second
 
 
-def test_prerendered_bytes_are_the_ones_saved(tmp_path):
-    fig = plots.figure(2, 2)
-    fig.subplots().plot([0, 1], [1, 0])
-    plots.prerender(fig, ("png",))
-    path = plots.save_figures({"x": fig}, formats=("png",), directory=tmp_path)[0]
-    assert path.read_bytes() == plots.core.render(fig, "png")
-
-
-def test_save_figures_draws_on_the_figure_thread_and_reports_errors(tmp_path, monkeypatch):
-    threads = []
+def test_save_figures_writes_every_figure_and_stops_at_a_drawing_error(tmp_path, monkeypatch):
+    good, bad = plots.figure(2, 2), plots.figure(2, 2)
+    good.subplots().plot([0, 1])
+    paths = plots.save_figures({"a/good": good, "b": good}, formats=("png", "pdf"), directory=tmp_path / "ok")
+    assert [p.relative_to(tmp_path / "ok").as_posix() for p in paths] == ["a/good.png", "a/good.pdf", "b.png",
+                                                                           "b.pdf"]
     real_render = plots.core.render
 
-    def recording_render(fig, fmt, **kwargs):
-        threads.append(threading.current_thread().name)
-        if getattr(fig, "broken", False):
+    def failing_render(fig, fmt, **kwargs):
+        if fig is bad:
             raise RuntimeError("cannot draw this one")
         return real_render(fig, fmt, **kwargs)
 
-    monkeypatch.setattr(plots.core, "render", recording_render)
-    good, bad = plots.figure(2, 2), plots.figure(2, 2)
-    good.subplots().plot([0, 1])
-    bad.broken = True
-    paths = plots.save_figures({"good": good}, formats=("png", "pdf"), directory=tmp_path / "ok")
-    assert [p.name for p in paths] == ["good.png", "good.pdf"]
-    assert threads and all(t.startswith("wilsonian-figures") for t in threads)
+    monkeypatch.setattr(plots.core, "render", failing_render)
     with pytest.raises(RuntimeError, match="cannot draw"):
-        plots.save_figures({"bad": bad, "good": good}, formats=("png",), directory=tmp_path / "failed")
+        plots.save_figures({"bad": bad}, formats=("png",), directory=tmp_path / "failed")
     assert not (tmp_path / "failed" / "bad.png").exists()
-    # on the figure thread itself, a save runs at once instead of waiting for itself
-    nested = runtime.submit(lambda: plots.save_figure(good, tmp_path / "nested" / "n", formats="png"))
-    assert nested.result(timeout=60)[0].exists()
-
-
-def test_warm_up_loads_matplotlib_off_the_main_thread():
-    code = (
-        "import sys, threading\n"
-        "from wilsonian.plots import runtime\n"
-        "assert 'matplotlib' not in sys.modules\n"
-        "future = runtime.warm_up()\n"
-        "assert runtime.warm_up() is future\n"
-        "future.result(timeout=120)\n"
-        "assert 'matplotlib.figure' in sys.modules\n"
-    )
-    subprocess.run([sys.executable, "-c", code], check=True)
 
 
 def test_front_door_and_plots_package_load_lazily():
     code = (
         "import sys\n"
-        "import wilsonian.plots, wilsonian.plots.runtime\n"
+        "import wilsonian.plots, wilsonian.plots.formats\n"
         "assert 'matplotlib' not in sys.modules, 'plots package imported matplotlib'\n"
         "import wilsonian.app.reproduce\n"
         "assert 'wilsonian.app.run' not in sys.modules and 'scipy.stats' not in sys.modules\n"

@@ -407,6 +407,23 @@ def test_degenerate_columns_are_rejected():
     assert abs(np.mean(1 / (1 + z * z)) - 0.5) < 1e-7
 
 
+@pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])
+def test_only_the_modes_used_must_be_finite(mixed_phi, bad):
+    # eigenfunctions can be N × N: the statistics check the columns they use, not all of them
+    phi = mixed_phi.copy()
+    phi[17, 2] = bad
+    clean = mode_statistics(mixed_phi, modes=[1, 4, 5]).as_dict()
+    assert mode_statistics(phi, modes=[1, 4, 5]).as_dict() == clean
+    fourth_cumulant(phi, [1, 2])
+    marginals_figure(phi, [1, 2])
+    joint_pairs_figure(phi, [(1, 2)])
+    for call in (lambda: mode_statistics(phi), lambda: mode_statistics(phi, modes=[3]),
+                 lambda: fourth_cumulant(phi, [2, 3]), lambda: marginals_figure(phi, [3]),
+                 lambda: joint_pairs_figure(phi, [(1, 3)]), lambda: cauchy_mle(phi)):
+        with pytest.raises(WilsonianError, match="NaN or infinite"):
+            call()
+
+
 def test_too_many_cumulant_modes_are_rejected():
     phi = np.random.default_rng(20).standard_normal((10, modes_module.MAX_CUMULANT_MODES + 1))
     with pytest.raises(WilsonianError, match="at most"):

@@ -88,8 +88,12 @@ CAUCHY = "cauchy"
 # ----------------------------------------------------------------------------------------
 
 
-def _as_phi(phi: Any) -> np.ndarray:
-    """Return ``phi`` as a finite float64 (N, K) array with N ≥ MIN_POINTS, or raise."""
+def _as_phi(phi: Any, check_finite: bool = True) -> np.ndarray:
+    """Return ``phi`` as a float64 (N, K) array with N ≥ MIN_POINTS, or raise.
+
+    With ``check_finite=False`` the caller checks the columns it uses (:func:`_check_finite`):
+    eigenfunctions can be N × N, and a scan of all of them costs more than fitting a few.
+    """
     if np.iscomplexobj(phi):
         raise WilsonianError("phi is complex; pass the real eigenfunctions φ_k(x_i).")
     try:
@@ -111,11 +115,17 @@ def _as_phi(phi: Any) -> np.ndarray:
         )
     if n_modes < 1:
         raise WilsonianError("phi has no columns (modes); pass at least one eigenfunction.")
-    if not np.all(np.isfinite(array)):
+    if check_finite:
+        _check_finite(array)
+    return array
+
+
+def _check_finite(values: np.ndarray, finite: bool | None = None) -> None:
+    """Raise unless every entry of ``values`` is finite (or ``finite`` says they are)."""
+    if not (np.all(np.isfinite(values)) if finite is None else finite):
         raise WilsonianError(
             "phi contains NaN or infinite values; check the eigensolver output."
         )
-    return array
 
 
 def _as_modes(modes: Any, n_modes: int, name: str = "modes") -> np.ndarray:
@@ -406,7 +416,7 @@ def mode_statistics(
     Cauchy fit, i.e. O(N M log N) for M modes, compiled; extra memory is two buffers of N
     numbers per worker thread, whatever M is.
     """
-    array = _as_phi(phi)
+    array = _as_phi(phi, check_finite=False)  # only the modes analysed are checked
     n_points, n_modes = array.shape
     labels = (
         np.arange(1, n_modes + 1, dtype=np.int64) if modes is None else _as_modes(modes, n_modes)
@@ -416,14 +426,19 @@ def mode_statistics(
     columns = labels - 1
     values = np.empty((columns.size, len(_mode_fits.FIELDS)))
     status = np.empty(columns.size, dtype=np.int64)
+    finite = np.empty(columns.size, dtype=bool)
 
     def fit(block: slice) -> None:  # on a worker thread: each step releases the GIL
         rows = np.empty((block.stop - block.start, n_points))
         _mode_fits.gather_columns(array, columns[block], rows)
         rows.sort(axis=1)  # the quartiles and the KS distances need the order
-        _mode_fits.sorted_statistics(rows, 1e-10, _EM_MAX_ITER, values[block], status[block])
+        # Sorted, a row is finite if its ends are (-inf first; +inf, then NaN, last).
+        finite[block] = np.isfinite(rows[:, 0]) & np.isfinite(rows[:, -1])
+        if finite[block].all():
+            _mode_fits.sorted_statistics(rows, 1e-10, _EM_MAX_ITER, values[block], status[block])
 
     _map_blocks(fit, _column_blocks(n_points, columns.size, _workers()), progress, "mode statistics")
+    _check_finite(array, finite=bool(finite.all()))
     degenerate = status == _mode_fits.DEGENERATE
     if np.any(degenerate):
         raise _degenerate_error(labels[degenerate])
@@ -510,7 +525,7 @@ def fourth_cumulant(phi: Any, modes: Sequence[int] | np.ndarray) -> FourthCumula
     the leave-one-out jackknife to leading order in 1/N. Only the C(m+3, 4) distinct
     entries (a ≤ b ≤ c ≤ d) are computed: cost O(N m⁴/24) time, memory O(m⁴ + 2²² numbers).
     """
-    array = _as_phi(phi)
+    array = _as_phi(phi, check_finite=False)
     n_points = array.shape[0]
     labels = _as_modes(modes, array.shape[1])
     n_sel = labels.size
@@ -520,6 +535,7 @@ def fourth_cumulant(phi: Any, modes: Sequence[int] | np.ndarray) -> FourthCumula
             f"{MAX_CUMULANT_MODES} modes."
         )
     centered = array[:, labels - 1]
+    _check_finite(centered)
     centered = centered - centered.mean(axis=0)
     cov = centered.T @ centered / n_points
     third = np.einsum("ia,ib,ic->abc", centered, centered, centered, optimize=True) / n_points

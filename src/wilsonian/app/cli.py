@@ -163,16 +163,9 @@ def config_from_args(args: argparse.Namespace, **overrides) -> "RunConfig":
 
 def _figure_formats(args: argparse.Namespace) -> tuple[str, ...]:
     """The checked ``--figure-formats`` (Matplotlib not imported)."""
-    from wilsonian.plots.runtime import COMMAND_FORMATS, check_formats
+    from wilsonian.plots.formats import COMMAND_FORMATS, check_formats
 
     return check_formats(COMMAND_FORMATS if args.figure_formats is None else args.figure_formats)
-
-
-def _warm_up_figures() -> None:
-    """Set Matplotlib up on the figure thread while the numbers are computed."""
-    from wilsonian.plots.runtime import warm_up
-
-    warm_up()
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -183,7 +176,6 @@ def _run(args: argparse.Namespace) -> int:
     config = config_from_args(args)
     config.validate()
     check_output_dir(config.out, output_guards(config))  # before any work
-    _warm_up_figures()
     result = run(config)
     out = write_outputs(result, config.out, figure_formats=formats)
     print(summary_table(result))
@@ -201,7 +193,6 @@ def _reproduce(args: argparse.Namespace) -> int:
     if args.figure == "fig3":
         guards = [("the cache directory", args.cache_dir)]
         check_output_dir(args.out, guards)
-        _warm_up_figures()
         result = reproduce.fig3(trials=args.trials_mc, seed=args.seed, quiet=args.quiet)
     else:
         dataset, data_dir = reproduce.choose_dataset(args.dataset, args.data_dir)
@@ -212,7 +203,6 @@ def _reproduce(args: argparse.Namespace) -> int:
         elif args.figure == "fig2":
             reproduce.mode_pairs(args.modes)
         check_output_dir(args.out, guards)  # before any work
-        _warm_up_figures()
         if args.figure == "fig1":
             result = reproduce.fig1(configs)
         elif args.figure == "fig4":
@@ -234,7 +224,6 @@ def _toy(args: argparse.Namespace) -> int:
     from wilsonian.app.outputs import check_output_dir
 
     check_output_dir(args.out)  # before any work
-    _warm_up_figures()
     result = reproduce.toy(lambda_highs=tuple(args.lambda_high), trials=args.trials, lambda1=args.lambda1,
                            ridge=args.ridge, n=args.n, degree=args.degree, seed=args.seed, workers=args.workers,
                            quiet=args.quiet)

@@ -291,15 +291,12 @@ def fig3(*, trials: int = 5_000_000, seed: int = 0, quiet: bool = True) -> Repro
 def write(reproduction: Reproduction, out: str | Path, guards=(), *, figure_formats=None) -> Path:
     """Write a reproduction's figures, its JSON record and ``config.json`` into ``out`` atomically.
 
-    ``figure_formats``: "png", "pdf" or both (default PNG only); the figures are drawn on the
-    figure thread while the JSON is written.
+    ``figure_formats``: "png", "pdf" or both (default PNG only).
     """
-    from wilsonian.plots import COMMAND_FORMATS, check_formats, prerender, save_figures
+    from wilsonian.plots import COMMAND_FORMATS, check_formats, save_figures
 
     formats = check_formats(COMMAND_FORMATS if figure_formats is None else figure_formats)
     with staged_output(out, guards) as staging:
-        for figure in reproduction.figures.values():
-            prerender(figure, formats)
         write_json(staging / reproduction.record_name, reproduction.record)
         write_json(staging / "config.json", reproduction.configs)
         save_figures(reproduction.figures, formats=formats, directory=staging)

@@ -5,8 +5,7 @@ as it is); :func:`save_figure` writes PNG and PDF atomically (:func:`save_figure
 figures, drawn on a background thread while the files are written).
 
 - :mod:`~wilsonian.plots.core`: the figure, its fixed layout, the savers and shared styles.
-- :mod:`~wilsonian.plots.runtime`: the figure formats and the figure thread (:func:`warm_up`),
-  without importing Matplotlib.
+- :mod:`~wilsonian.plots.formats`: the figure formats, without importing Matplotlib.
 - :mod:`~wilsonian.plots.learning`: the figures of a run (learning curves, spectrum, RG
   flow, learnability) and :func:`run_figures`.
 - :mod:`~wilsonian.plots.nongaussian`: the input-dependent ridge and per-point errors.
@@ -14,8 +13,8 @@ figures, drawn on a background thread while the files are written).
 - :mod:`~wilsonian.plots.modes`: feature-mode statistics (Figs. 2 and 5).
 - :mod:`~wilsonian.plots.toy`: the Hermite toy model (Fig. 3).
 
-Names are imported on first use: ``warm_up`` does not import Matplotlib on the caller's
-thread, and a figure module loads only what it draws with.
+Names are imported on first use: the formats do not import Matplotlib, and a figure
+module loads only what it draws with.
 """
 
 from __future__ import annotations
@@ -23,16 +22,14 @@ from __future__ import annotations
 import importlib
 
 _EXPORTS = {
-    "COMMAND_FORMATS": "wilsonian.plots.runtime",
-    "FORMATS": "wilsonian.plots.runtime",
+    "COMMAND_FORMATS": "wilsonian.plots.formats",
+    "FORMATS": "wilsonian.plots.formats",
     "THEORY_STYLE": "wilsonian.plots.core",
-    "check_formats": "wilsonian.plots.runtime",
+    "check_formats": "wilsonian.plots.formats",
     "figure": "wilsonian.plots.core",
     "fixed_margins": "wilsonian.plots.core",
-    "prerender": "wilsonian.plots.core",
     "save_figure": "wilsonian.plots.core",
     "save_figures": "wilsonian.plots.core",
-    "warm_up": "wilsonian.plots.runtime",
     "learnability_figure": "wilsonian.plots.learning",
     "learning_curves_figure": "wilsonian.plots.learning",
     "plot_learning_curves": "wilsonian.plots.learning",
@@ -62,4 +59,4 @@ def __dir__():
     return sorted([*globals(), *_EXPORTS])
 
 
-__all__ = sorted(_EXPORTS)
+__all__ = [*_EXPORTS]

@@ -11,9 +11,9 @@ from typing import Any, Sequence
 import numpy as np
 
 from wilsonian.errors import WilsonianError
-from wilsonian.mode_stats import ModeStatistics, _as_modes, _as_pairs, _as_phi, mode_statistics
+from wilsonian.mode_stats import ModeStatistics, _as_modes, _as_pairs, _as_phi, _check_finite, mode_statistics
 from wilsonian.plots.core import figure as _figure
-from wilsonian.plots.core import fixed_margins
+from wilsonian.plots.core import fixed_margins, light_log_ticks
 
 
 def _gauss_pdf(x: np.ndarray, mean: float, std: float) -> np.ndarray:
@@ -80,8 +80,9 @@ def joint_pairs_figure(
     -------
     matplotlib.figure.Figure (save it with :func:`wilsonian.plots.save_figure`)
     """
-    array = _as_phi(phi)
+    array = _as_phi(phi, check_finite=False)
     pair_labels = _as_pairs(pairs, array.shape[1])
+    _check_finite(array[:, np.unique(pair_labels) - 1])
     n_pairs = pair_labels.shape[0]
     figure = _figure(4.2 * n_pairs, 4.4)
     fixed_margins(figure, left=0.7, right=0.15, bottom=0.55, top=0.6, wspace=0.85, ncols=n_pairs)
@@ -189,6 +190,7 @@ def gauss_vs_cauchy_figure(stats: ModeStatistics, *, title: str | None = None):
     axes[2].set_ylabel("excess kurtosis")
     axes[2].set_xlabel("mode index $k$")
     axes[2].set_xscale("log")
+    light_log_ticks(axes[2])
     if title:
         figure.suptitle(title)
     return figure
@@ -224,7 +226,7 @@ def marginals_figure(
     -------
     matplotlib.figure.Figure (save it with :func:`wilsonian.plots.save_figure`)
     """
-    array = _as_phi(phi)
+    array = _as_phi(phi, check_finite=False)  # mode_statistics checks the modes shown
     labels = _as_modes(modes, array.shape[1])
     if int(bins) != bins or bins < 1 or int(columns) != columns or columns < 1:
         raise WilsonianError("bins and columns must be positive integers.")

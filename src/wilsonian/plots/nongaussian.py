@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from wilsonian.plots.core import figure, fixed_margins
+from wilsonian.plots.core import figure, fixed_margins, light_log_ticks
 
 
 def nongaussian_figure(report):
@@ -42,4 +42,6 @@ def nongaussian_figure(report):
     axes[1].set_title("per-point prediction error of the average predictor")
     axes[1].legend(fontsize=8)
     axes[1].grid(True, which="both", alpha=0.3)
+    for ax in axes:
+        light_log_ticks(ax)
     return fig
