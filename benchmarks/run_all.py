@@ -69,10 +69,11 @@ def toy_rows(trials: int) -> list[dict]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="small sizes (a smoke test, not the targets)")
-    parser.add_argument("--only", help="comma-separated subset: kernels,linalg,learning,theory,toy,pipeline")
+    parser.add_argument("--only", help="comma-separated subset: kernels,linalg,learning,theory,toy,pipeline,commands")
     args = parser.parse_args()
     quick = args.quick
-    chosen = set(args.only.split(",")) if args.only else {"kernels", "linalg", "learning", "theory", "toy", "pipeline"}
+    chosen = set(args.only.split(",")) if args.only else {"kernels", "linalg", "learning", "theory", "toy", "pipeline",
+                                                          "commands"}
     rows: list[dict] = []
     started = time.perf_counter()
     if "kernels" in chosen:
@@ -90,6 +91,9 @@ def main() -> None:
     if "pipeline" in chosen:
         import bench_pipeline
         rows += bench_pipeline.run(n=3000 if quick else 10_000)
+    if "commands" in chosen:
+        import bench_commands
+        rows += bench_commands.run(n=1000 if quick else 10_000, trials=200_000 if quick else 5_000_000)
     print(f"machine: {machine()}")
     print_table(rows)
     print(f"total benchmark time {time.perf_counter() - started:.0f} s")
