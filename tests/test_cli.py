@@ -13,7 +13,7 @@ def numbers(path):
     """results.json without the options that only say where and how loudly a run wrote."""
     results = json.loads(Path(path).read_text())
     for key in ("out", "quiet", "cache_dir", "no_cache"):
-        results["config"].pop(key)
+        results["config"].pop(key, None)
     return results
 
 from wilsonian.app.cli import main

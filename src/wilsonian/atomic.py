@@ -29,6 +29,13 @@ import numpy as np
 
 
 
+def fault_point(stage: str) -> None:
+    """A testing hook: with ``WILSONIAN_FAULT=<stage>`` in the environment the process dies
+    here at once, as under ``kill -9`` (the fault-injection tests use it; nothing else does)."""
+    if os.environ.get("WILSONIAN_FAULT") == stage:
+        os._exit(137)
+
+
 def _current_umask() -> int:
     mask = os.umask(0)
     os.umask(mask)
@@ -58,6 +65,7 @@ def atomic_path(path: str | os.PathLike, suffix: str = "") -> Iterator[Path]:
         with open(tmp_path, "rb") as fh:
             os.fsync(fh.fileno())
         os.chmod(tmp_path, _FILE_MODE)
+        fault_point("before-file-rename")
         os.replace(tmp_path, path)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
@@ -149,8 +157,9 @@ _renameat2 = _libc_renameat2()
 
 
 def exchange(a: Path, b: Path) -> bool:
-    """Swap the paths ``a`` and ``b`` in one atomic step; False where the platform cannot."""
-    if _renameat2 is None:
+    """Swap the paths ``a`` and ``b`` in one atomic step; False where the platform cannot
+    (and with ``WILSONIAN_NO_EXCHANGE=1``, which tests the fallback)."""
+    if _renameat2 is None or os.environ.get("WILSONIAN_NO_EXCHANGE") == "1":
         return False
     if _renameat2(_AT_FDCWD, os.fsencode(a), _AT_FDCWD, os.fsencode(b), _RENAME_EXCHANGE) == 0:
         return True
@@ -209,6 +218,17 @@ def _leftovers(path: Path, recognised: Iterable[str]) -> Iterator[Path]:
             yield entry
 
 
+def recover_interrupted_swap(path: str | os.PathLike, recognised: Iterable[str] = ()) -> None:
+    """Put back the previous content of ``path`` if a swap was killed between its two renames
+    (``path`` missing, its content in a ``.old`` folder beside it), and remove the leftovers
+    of killed swaps; under the swap's lock. Safe to call at any time."""
+    path = Path(path)
+    if not path.parent.is_dir():
+        return
+    with directory_lock(path):
+        _recover_and_clean(path, recognised)
+
+
 def _recover_and_clean(path: Path, recognised: Iterable[str]) -> None:
     """Undo an interrupted two-rename swap (``path`` missing, its previous content in a
     ``.old`` folder), then remove the leftovers of killed runs. Called under the lock."""
@@ -240,11 +260,13 @@ def replace_directory(staging: Path, path: Path) -> None:
         os.rename(staging, path)
         return
     if exchange(staging, path):
+        fault_point("after-exchange")
         shutil.rmtree(staging, ignore_errors=True)  # now holds the previous content
         return
     old = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".old", dir=path.parent))
     old.rmdir()
     os.rename(path, old)
+    fault_point("between-renames")
     try:
         os.rename(staging, path)
     except BaseException:
@@ -278,6 +300,7 @@ def staged_directory(path: str | os.PathLike, *, recognised: Iterable[str] = (),
         if finalize is not None:
             finalize(staging)
         _fsync_tree(staging)
+        fault_point("before-swap")
         with directory_lock(path):
             _recover_and_clean(path, recognised)
             if before_swap is not None:

@@ -128,7 +128,7 @@ class LearningCurve:
     ----------
     eta : (n_eta,) int
     errors : (trials, n_eta) per-draw errors E = ⟨(f̄ − y)²⟩_μ
-    mean, sem : (n_eta,) mean over draws and its standard error (std/√trials; 0 for 1 trial)
+    mean, sem : (n_eta,) mean over draws and its standard error (std/√trials; NaN for 1 trial)
     """
 
     eta: np.ndarray
@@ -152,8 +152,10 @@ class LearningCurve:
 
     @property
     def sem(self) -> np.ndarray:
+        """Standard error of the mean; NaN (null in JSON) with one draw, where it is undefined
+        (as the toy model's Monte Carlo reports it)."""
         if self.trials < 2:
-            return np.zeros(self.errors.shape[1])
+            return np.full(self.errors.shape[1], np.nan)
         return self.errors.std(axis=0, ddof=1) / np.sqrt(self.trials)
 
     def as_dict(self) -> dict[str, Any]:

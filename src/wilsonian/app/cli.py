@@ -7,6 +7,8 @@ with exit code 2 and no traceback; nothing half-written is left behind.
 from __future__ import annotations
 
 import argparse
+import errno
+import math
 import sys
 from dataclasses import fields
 from typing import TYPE_CHECKING, Sequence
@@ -27,15 +29,20 @@ class _Parser(argparse.ArgumentParser):
 
 
 def _int_list(text: str) -> tuple[int, ...]:
-    try:
-        values = tuple(int(float(v)) for v in text.split(",") if v.strip())
-        if any(float(v) != int(float(v)) for v in text.split(",") if v.strip()):
-            raise ValueError
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected comma-separated integers, got {text!r}") from None
+    values = []
+    for token in (t.strip() for t in text.split(",")):
+        if not token:
+            continue
+        try:
+            number = float(token)
+            if not math.isfinite(number) or number != int(number):
+                raise ValueError
+        except (ValueError, OverflowError):
+            raise argparse.ArgumentTypeError(f"expected comma-separated whole numbers, got {text!r}") from None
+        values.append(int(number))
     if not values:
         raise argparse.ArgumentTypeError("expected at least one integer")
-    return values
+    return tuple(values)
 
 
 def _float_list(text: str) -> tuple[float, ...]:
@@ -45,6 +52,8 @@ def _float_list(text: str) -> tuple[float, ...]:
         raise argparse.ArgumentTypeError(f"expected comma-separated numbers, got {text!r}") from None
     if not values:
         raise argparse.ArgumentTypeError("expected at least one number")
+    if not all(math.isfinite(v) for v in values):
+        raise argparse.ArgumentTypeError(f"expected finite numbers, got {text!r}")
     return values
 
 
@@ -255,6 +264,23 @@ def _end_progress_lines() -> None:
         sys.stderr.write("\n")
 
 
+_OS_HINTS = {
+    errno.ENOSPC: "the disk is full; free some space or write elsewhere",
+    errno.EROFS: "the file system is read-only; choose a writable place",
+    errno.ENAMETOOLONG: "the file name is too long; choose a shorter one",
+    errno.ENOTDIR: "a part of the path is a file, not a directory",
+    errno.EDQUOT: "the disk quota is exceeded; free some space or write elsewhere",
+}
+
+
+def os_error_message(exc: OSError) -> str:
+    """One line for an operating-system error: the cause, the path, what to do."""
+    cause = exc.strerror or str(exc)
+    where = f" ({exc.filename})" if exc.filename else ""
+    hint = _OS_HINTS.get(exc.errno)
+    return f"{cause}{where}" + (f": {hint}" if hint else "")
+
+
 def _error(message: str, code: int = 2) -> int:
     _end_progress_lines()
     print(f"error: {message}", file=sys.stderr)
@@ -282,6 +308,8 @@ def _main(argv: Sequence[str] | None) -> int:
         return _error(f"file not found: {exc.filename or exc}")
     except PermissionError as exc:
         return _error(f"permission denied: {exc.filename or exc}")
+    except OSError as exc:
+        return _error(os_error_message(exc))
     except MemoryError:
         return _error("out of memory; use a smaller --n-pool")
     except KeyboardInterrupt:

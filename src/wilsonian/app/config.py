@@ -13,12 +13,19 @@ from typing import Any
 import numpy as np
 
 from wilsonian import __version__
-from wilsonian._validation import check_ridge, check_threshold
+from wilsonian._validation import MAX_SCALE, check_memory, check_ridge, check_threshold
 from wilsonian.errors import WilsonianError
 from wilsonian.kernels import KernelSpec
 
 SOLVERS = ("dense", "topk", "dask")
 DEVICES = ("cpu", "cuda")
+#: Options that say where and how loudly a run writes, not what it computes.
+LOCATION_OPTIONS = ("out", "cache_dir", "no_cache", "quiet")
+#: Bounds on sizes: beyond them a run cannot finish on any machine this tool targets.
+MAX_TRIALS = 1_000_000
+MAX_ETA = 1_000_000
+MAX_POOL = 10_000_000
+MAX_DEPTH = 1000
 
 
 @dataclass(frozen=True)
@@ -83,17 +90,50 @@ class RunConfig:
             check_ridge(self.ridge)
         except WilsonianError:
             raise WilsonianError(f"--ridge must be a finite number ≥ 0, got {self.ridge}") from None
+        if self.ridge > MAX_SCALE:
+            raise WilsonianError(f"--ridge {self.ridge:g} is beyond {MAX_SCALE:g}, where the error sums overflow; "
+                                 "the kernel is O(1) for unit-norm inputs, so use a ridge on that scale")
         try:
             check_threshold(self.threshold)
-        except WilsonianError:
+        except (WilsonianError, TypeError, ValueError):
             raise WilsonianError(f"--threshold T must lie strictly between 0 and 1, got {self.threshold}") from None
-        if self.trials < 1:
-            raise WilsonianError(f"--trials must be ≥ 1, got {self.trials}")
+        if not 1 <= self.trials <= MAX_TRIALS:
+            raise WilsonianError(f"--trials must be between 1 and {MAX_TRIALS:,}, got {self.trials}")
         if self.etas is not None and (len(self.etas) == 0 or min(self.etas) < 1):
             raise WilsonianError("--etas must be a comma-separated list of integers ≥ 1")
-        if self.n_pool is not None and self.n_pool < 2:
-            raise WilsonianError(f"--n-pool must be ≥ 2, got {self.n_pool}")
+        if self.etas is not None and max(self.etas) > MAX_ETA:
+            raise WilsonianError(f"--etas: η = {max(self.etas):g} training points is beyond {MAX_ETA:,}: one exact GP "
+                                 "solve of that size would not fit in memory")
+        if self.n_pool is not None and not 2 <= self.n_pool <= MAX_POOL:
+            raise WilsonianError(f"--n-pool must be between 2 and {MAX_POOL:,}, got {self.n_pool}")
+        if not 0 <= self.seed < 2**63:
+            raise WilsonianError(f"--seed must be an integer in [0, 2^63), got {self.seed}")
+        if self.k is not None and self.k > MAX_POOL:
+            raise WilsonianError(f"--k must be at most {MAX_POOL:,}, got {self.k}")
+        if isinstance(self.depth, int) and self.depth > MAX_DEPTH:
+            raise WilsonianError(f"--depth {self.depth} is beyond {MAX_DEPTH} hidden layers (each is a pass over the "
+                                 "N × N kernel); deep ReLU kernels converge to a constant long before")
+        for name, value in (("--weight-var", self.weight_var), ("--bias-var", self.bias_var)):
+            if np.isfinite(value) and value > MAX_SCALE:
+                raise WilsonianError(f"{name} {value:g} is beyond {MAX_SCALE:g}: the kernel would overflow")
         self.kernel_spec()
+
+    def check_size(self, n: int) -> None:
+        """Checks that need the pool size N: --k and the memory of the dense path and of η."""
+        if self.k is not None and self.k + self.extra_modes >= n:
+            raise WilsonianError(f"--k {self.k} (+ --extra-modes {self.extra_modes}) must be smaller than the pool "
+                                 f"size N = {n}; use the dense solver for every mode")
+        if self.solver == "dense":
+            # K, the eigensolver's copy of it and (with --nongaussian) every eigenvector
+            matrices = 3 if self.nongaussian else 2
+            check_memory(matrices * 8.0 * n * n, f"the dense solver at N = {n:,}",
+                         "use --solver topk --k K (memory O(N·K)) or a smaller --n-pool")
+        else:
+            check_memory(8.0 * n * 4 * (self.k + self.extra_modes), f"the top-{self.k} solver at N = {n:,}",
+                         "lower --k")
+        if self.etas is not None:
+            eta = max(self.etas)
+            check_memory(3 * 8.0 * eta * eta, f"exact GP solves with η = {eta:,}", "lower --etas")
 
     def kernel_spec(self) -> KernelSpec:
         return KernelSpec(self.kernel, self.activation, self.depth, self.weight_var, self.bias_var)
@@ -119,7 +159,15 @@ class RunConfig:
         return KrylovSolver(self.k, **options)
 
     def as_dict(self) -> dict[str, Any]:
-        d = asdict(self)
+        """What determines the numbers: every option but where and how loudly the run writes
+        (those are in :meth:`invocation`), and the package version. This is ``config.json``
+        and ``results.json["config"]``, so that one seed gives the same files wherever the
+        run writes them."""
+        d = {key: value for key, value in asdict(self).items() if key not in LOCATION_OPTIONS}
         d["etas"] = list(self.etas) if self.etas is not None else None
         d["version"] = __version__
         return d
+
+    def invocation(self) -> dict[str, Any]:
+        """Where and how loudly the run wrote (for ``run_info.json``)."""
+        return {key: getattr(self, key) for key in LOCATION_OPTIONS}

@@ -22,7 +22,7 @@ from typing import Any, Iterable, Iterator
 
 import numpy as np
 
-from wilsonian.atomic import STAGING_MARK, staged_directory, to_json
+from wilsonian.atomic import STAGING_MARK, recover_interrupted_swap, staged_directory, to_json
 from wilsonian.errors import WilsonianError
 
 MARKER = ".wilsonian-output.json"
@@ -90,16 +90,29 @@ def check_replaceable(out: Path) -> None:
             raise _refuse(out, f"holds {rel}, which was changed after wilsonian wrote it")
 
 
-def check_output_dir(out: str | os.PathLike, protected: Iterable[tuple[str, str | os.PathLike | None]] = ()) -> Path:
+def check_output_dir(out: str | os.PathLike, protected: Iterable[tuple[str, str | os.PathLike | None]] = (),
+                     *, recover: bool = True) -> Path:
     """Check that ``out`` may be (re)written as a whole, before any work is done.
 
     Refused: a path that is a file or lies under one; ``/`` or a mount point; a folder equal
     to or above the working directory or any ``protected`` path (``(label, path)`` pairs, for
     example the data file and the cache directory); a non-empty folder that wilsonian did not
     write, or in which a file was added or changed since. Returns the resolved path.
+    With ``recover`` (the default), a swap of this folder that a killed run left half done
+    is undone first (:func:`wilsonian.atomic.recover_interrupted_swap`).
     """
     given = Path(out).expanduser()
+    try:
+        return _check_output_dir(given, protected, recover)
+    except OSError as exc:  # a name too long, a loop of links, an unreadable parent...
+        raise WilsonianError(f"--out {given} cannot be used: {exc.strerror or exc}") from None
+
+
+def _check_output_dir(given: Path, protected, recover: bool) -> Path:
     resolved = given.resolve()
+    # A run killed while it replaced this folder leaves it restorable: restore it first.
+    if recover and resolved.parent.is_dir():
+        recover_interrupted_swap(resolved, (MARKER,))
     for parent in (resolved, *resolved.parents):
         if parent.exists() and not parent.is_dir():
             if parent == resolved:
@@ -131,7 +144,7 @@ def staged_output(out_dir: str | Path, protected: Iterable[tuple[str, Any]] = ()
     protected = list(protected)
     out = check_output_dir(out_dir, protected)
     with staged_directory(out, recognised=(MARKER,), finalize=write_manifest,
-                          before_swap=lambda: check_output_dir(out, protected)) as staging:
+                          before_swap=lambda: check_output_dir(out, protected, recover=False)) as staging:
         yield staging
 
 

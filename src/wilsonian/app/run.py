@@ -19,11 +19,12 @@ import numpy as np
 from wilsonian import __version__
 from wilsonian._validation import check_etas
 from wilsonian.app.cache import CachedOperator, say, solve
+from wilsonian.atomic import fault_point
 from wilsonian.app.config import RunConfig
 from wilsonian.data import Pool, build_pool
 from wilsonian.errors import WilsonianError
 from wilsonian.gp import LearningCurve, learning_curve
-from wilsonian.operators import kernel_operator
+from wilsonian.operators import KernelOperator, kernel_operator
 from wilsonian.spectrum import Spectrum
 from wilsonian.store import ArtifactCache, default_cache_dir
 from wilsonian.theory import Predictions, Theory, learning_curve_exponent, spectrum_exponent, target_tail_exponent
@@ -72,9 +73,21 @@ def open_operator(config: RunConfig, pool: Pool, cache: ArtifactCache) -> Iterat
         yield CachedOperator(operator, cache, quiet=config.quiet, label=f"{label} ({config.backend})")
 
 
+def check_kernel_scale(operator: KernelOperator) -> None:
+    """Refuse hyperparameters whose kernel overflows, from its diagonal alone (cheap)."""
+    with np.errstate(over="ignore", invalid="ignore"):
+        diagonal = operator.diagonal()
+    if not np.all(np.isfinite(diagonal)) or np.max(np.abs(diagonal)) > 1e150:
+        raise WilsonianError(
+            "the kernel overflows float64 on this pool (its diagonal reaches "
+            f"{np.nanmax(np.abs(diagonal)):.3g}): lower --weight-var, --bias-var or --depth")
+
+
 def compute_spectrum(config: RunConfig, pool: Pool, cache: ArtifactCache, solver=None) -> Spectrum:
     """The spectrum of the run's kernel on the pool (``solver`` defaults to the config's)."""
+    config.check_size(pool.n)
     with open_operator(config, pool, cache) as operator:
+        check_kernel_scale(operator)
         spectrum, _ = solve(operator, solver or config.eigensolver(), pool.y, cache, quiet=config.quiet)
     return spectrum
 
@@ -157,15 +170,18 @@ def run(config: RunConfig) -> RunResult:
     t0 = time.perf_counter()
     pool = load_pool(config)
     timings["pool"] = time.perf_counter() - t0
+    config.check_size(pool.n)
     eta = check_etas(config.etas if config.etas is not None else default_etas(pool.n), pool.n, replace=config.replace)
     cache = open_cache(config)
     say(quiet, f"pool: {pool.meta.get('dataset')} classes {pool.meta.get('class_names', pool.meta.get('classes'))}, "
                f"N = {pool.n}, d = {pool.dim}")
     solver = config.eigensolver()
     with open_operator(config, pool, cache) as operator:
+        check_kernel_scale(operator)  # O(N d), before the O(N² d) kernel
         t0 = time.perf_counter()
         spectrum, curve_operator = solve(operator, solver, pool.y, cache, quiet=quiet)
         timings["spectrum"] = time.perf_counter() - t0
+        fault_point("after-spectrum")
         t0 = time.perf_counter()
         say(quiet, f"learning curve: {config.trials} draws at {eta.size} values of eta up to {eta[-1]}")
         # --nongaussian keeps the per-point average predictor of the same draws
@@ -202,7 +218,8 @@ def run(config: RunConfig) -> RunResult:
         results["truncation"] = bound.as_dict()
         results["spectrum"]["eigensolver"] = _eigensolver_record(spectrum, config)
         say(quiet, f"truncation: predictions change by ≤ 1% up to eta = {bound.bound:g} ({bound.statement})")
-    info = {"timings_s": timings, "operator": operator_stats, "cache": cache.summary(), "version": __version__}
+    info = {"timings_s": timings, "operator": operator_stats, "cache": cache.summary(),
+            "invocation": config.invocation(), "version": __version__}
     result = RunResult(config, pool, spectrum, curve, predictions, results, info)
     if config.nongaussian:
         t0 = time.perf_counter()

@@ -24,7 +24,7 @@ def plot_learning_curves(ax, lc: dict, *, theories: Iterable[str] = ("ek", "spec
     typically orders of magnitude below, is then stated in a note instead).
     """
     eta = np.asarray(lc["eta"], dtype=float)
-    ax.errorbar(eta, lc["empirical_mean"], yerr=lc["empirical_sem"], fmt="o", color="k", ms=5, capsize=3,
+    ax.errorbar(eta, lc["empirical_mean"], yerr=np.asarray(lc["empirical_sem"], dtype=float), fmt="o", color="k", ms=5, capsize=3,
                 label="empirical (exact GP)", zorder=5)
     for name in theories:
         ax.plot(eta, positive(lc[name]), **THEORY_STYLE[name])
@@ -38,7 +38,7 @@ def plot_learning_curves(ax, lc: dict, *, theories: Iterable[str] = ("ek", "spec
         low, high = np.nanmin(emp), np.nanmax(emp)
         ax.set_ylim(low / 4, high * 2.5)
         ek = positive(lc.get("ek", np.array([np.nan])))
-        if "ek" in theories and np.nanmax(ek) < low / 4:
+        if "ek" in theories and np.isfinite(ek).any() and np.nanmax(ek) < low / 4:
             ax.text(0.02, 0.03, f"EK off scale: {np.nanmin(ek):.1e} … {np.nanmax(ek):.1e}",
                     transform=ax.transAxes, fontsize=8, color="tab:gray")
     tidy_log_axis(ax)

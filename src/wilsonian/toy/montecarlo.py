@@ -81,6 +81,10 @@ BLOCK_TRIALS = 256
 #: whole-chunk arrays); elementwise, so it does not change the result.
 _SOLVE_TRIALS = 1 << 14
 
+#: Most normals one Monte Carlo may draw (trials × n): ~30 minutes at ~2 ns per normal on
+#: two cores. Beyond it a run is refused up front instead of running without bound.
+MAX_NORMALS = 10**12
+
 _SQRT2 = math.sqrt(2.0)
 
 
@@ -448,6 +452,10 @@ def monte_carlo(
     """
     params = ToyParams(lambda1, lambda_high, ridge, n, degree)
     trials = _as_int("trials", trials, 1)
+    if trials * params.n > MAX_NORMALS:
+        raise WilsonianError(
+            f"{trials:,} trials of n = {params.n} points draw {trials * params.n:.1e} normals, beyond "
+            f"{MAX_NORMALS:.0e} (about half an hour on two cores at ~2 ns each); use fewer trials")
     seed = _as_int("seed", seed, 0)
     chunk = _as_int("chunk", chunk, 1)
     chunks = -(-trials // chunk)
