@@ -40,10 +40,11 @@ def as_inputs(X: Any, name: str = "X", *, min_rows: int = 1) -> np.ndarray:
 
 
 def as_targets(y: Any, n: int, name: str = "y") -> np.ndarray:
-    """``y`` as a finite float64 array of shape (n,)."""
+    """``y`` as a finite float64 array of shape (n,), or (n, C) for a target with C outputs."""
     arr = np.asarray(y)
-    if arr.dtype.kind not in "biuf" or arr.shape != (n,):
-        raise WilsonianError(f"{name} must be a real array of shape ({n},) matching the pool, got {arr.shape}.")
+    if arr.dtype.kind not in "biuf" or arr.ndim not in (1, 2) or arr.shape[0] != n or 0 in arr.shape:
+        raise WilsonianError(f"{name} must be a real array of shape ({n},) or ({n}, C) matching the pool, "
+                             f"got {arr.shape}.")
     arr = np.asarray(arr, dtype=np.float64)
     if not np.isfinite(arr).all():
         raise WilsonianError(f"{name} contains NaN or infinite values; clean the targets.")

@@ -13,6 +13,8 @@ import sys
 from dataclasses import fields
 from typing import TYPE_CHECKING, Sequence
 
+import numpy as np
+
 from wilsonian import __version__
 from wilsonian.data.catalog import DATASETS
 from wilsonian.errors import WilsonianError
@@ -57,6 +59,22 @@ def _float_list(text: str) -> tuple[float, ...]:
     return values
 
 
+def _ridges(text: str) -> tuple[float, ...]:
+    """One ridge, a comma-separated list, or a log range start:stop:count."""
+    if ":" in text:
+        parts = text.split(":")
+        try:
+            start, stop, count = float(parts[0]), float(parts[1]), int(parts[2])
+            if len(parts) != 3 or not (math.isfinite(start) and math.isfinite(stop)):
+                raise ValueError
+        except (ValueError, IndexError, OverflowError):
+            raise argparse.ArgumentTypeError(f"a ridge range is start:stop:count, e.g. 1e-8:1e-2:7; got {text!r}") from None
+        if not (start > 0 and stop > 0 and 1 <= count <= 64):
+            raise argparse.ArgumentTypeError(f"a ridge range needs start, stop > 0 and 1 ≤ count ≤ 64; got {text!r}")
+        return tuple(float(v) for v in np.geomspace(start, stop, count))
+    return _float_list(text)
+
+
 def _add_data_options(p: argparse.ArgumentParser, *, dataset_default: str | None = "digits") -> None:
     g = p.add_argument_group("data")
     g.add_argument("--dataset", default=dataset_default, help=f"one of {', '.join(DATASETS)} (default: %(default)s)")
@@ -78,7 +96,11 @@ def _add_kernel_options(p: argparse.ArgumentParser) -> None:
 
 def _add_learning_options(p: argparse.ArgumentParser, *, trials: int = 20) -> None:
     g = p.add_argument_group("learning")
-    g.add_argument("--ridge", type=float, default=1e-8, help="GP ridge σ² (default: %(default)g)")
+    g.add_argument("--ridge", type=_ridges, default=(1e-8,),
+                   help="GP ridge σ², or several: 1e-8,1e-6,1e-4, or a log range 1e-8:1e-2:7 (start:stop:count); "
+                        "several ridges share every kernel, spectrum and draw (default: 1e-8)")
+    g.add_argument("--label-noise", type=float, default=0.0,
+                   help="variance ε² of seeded Gaussian noise on the training labels (test targets stay clean)")
     g.add_argument("--threshold", type=float, default=0.5, help="RG learnability threshold T in (0,1) (default: 0.5)")
     g.add_argument("--etas", type=_int_list, help="training-set sizes, e.g. 10,20,50 (default: 12 log-spaced from 10 to min(2000, N/4))")
     g.add_argument("--trials", type=int, default=trials, help="independent draws per η (default: %(default)s)")
@@ -160,6 +182,9 @@ def config_from_args(args: argparse.Namespace, **overrides) -> "RunConfig":
 
     names = [f.name for f in fields(RunConfig)]
     values = {name: getattr(args, name) for name in names if hasattr(args, name)}
+    if isinstance(values.get("ridge"), tuple):  # --ridge: one value, or several
+        ridges = values["ridge"]
+        values["ridge"], values["ridges"] = ridges[0], (ridges if len(ridges) > 1 else None)
     values.update(overrides)
     return RunConfig(**values)
 

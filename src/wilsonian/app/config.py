@@ -26,6 +26,7 @@ MAX_TRIALS = 1_000_000
 MAX_ETA = 1_000_000
 MAX_POOL = 10_000_000
 MAX_DEPTH = 1000
+MAX_RIDGES = 64
 
 
 @dataclass(frozen=True)
@@ -45,6 +46,8 @@ class RunConfig:
     weight_var: float = 2.0
     bias_var: float = 0.0
     ridge: float = 1e-8
+    ridges: tuple[float, ...] | None = None
+    label_noise: float = 0.0
     threshold: float = 0.5
     etas: tuple[int, ...] | None = None
     trials: int = 20
@@ -86,13 +89,25 @@ class RunConfig:
                 raise WilsonianError("--device (the PyTorch backend) and --solver dask are two backends; choose one")
         if self.nongaussian and self.solver != "dense":
             raise WilsonianError("--nongaussian needs the dense solver (it uses every eigenfunction on the pool)")
-        try:
-            check_ridge(self.ridge)
-        except WilsonianError:
-            raise WilsonianError(f"--ridge must be a finite number ≥ 0, got {self.ridge}") from None
-        if self.ridge > MAX_SCALE:
-            raise WilsonianError(f"--ridge {self.ridge:g} is beyond {MAX_SCALE:g}, where the error sums overflow; "
-                                 "the kernel is O(1) for unit-norm inputs, so use a ridge on that scale")
+        for ridge in self.ridge_values:
+            try:
+                check_ridge(ridge)
+            except WilsonianError:
+                raise WilsonianError(f"--ridge must be finite numbers ≥ 0, got {ridge}") from None
+            if ridge > MAX_SCALE:
+                raise WilsonianError(f"--ridge {ridge:g} is beyond {MAX_SCALE:g}, where the error sums overflow; "
+                                     "the kernel is O(1) for unit-norm inputs, so use a ridge on that scale")
+        if self.ridges is not None:
+            if len(self.ridges) == 0 or len(set(self.ridges)) != len(self.ridges):
+                raise WilsonianError("--ridge: give distinct values, e.g. 1e-8,1e-6,1e-4 or a range 1e-8:1e-2:7")
+            if len(self.ridges) > MAX_RIDGES:
+                raise WilsonianError(f"--ridge: at most {MAX_RIDGES} values at once, got {len(self.ridges)}")
+            if self.ridge != self.ridges[0]:
+                raise WilsonianError("ridge must be the first of ridges (the CLI sets both from --ridge)")
+            if self.nongaussian:
+                raise WilsonianError("--nongaussian compares per-point predictors at one ridge; give one --ridge")
+        if not (np.isfinite(self.label_noise) and 0 <= self.label_noise <= MAX_SCALE):
+            raise WilsonianError(f"--label-noise must be a finite variance ε² ≥ 0, got {self.label_noise}")
         try:
             check_threshold(self.threshold)
         except (WilsonianError, TypeError, ValueError):
@@ -135,6 +150,11 @@ class RunConfig:
             eta = max(self.etas)
             check_memory(3 * 8.0 * eta * eta, f"exact GP solves with η = {eta:,}", "lower --etas")
 
+    @property
+    def ridge_values(self) -> tuple[float, ...]:
+        """Every ridge σ² of the run (one, or the list of ``--ridge a,b,c``)."""
+        return tuple(self.ridges) if self.ridges is not None else (self.ridge,)
+
     def kernel_spec(self) -> KernelSpec:
         return KernelSpec(self.kernel, self.activation, self.depth, self.weight_var, self.bias_var)
 
@@ -165,6 +185,7 @@ class RunConfig:
         run writes them."""
         d = {key: value for key, value in asdict(self).items() if key not in LOCATION_OPTIONS}
         d["etas"] = list(self.etas) if self.etas is not None else None
+        d["ridges"] = list(self.ridges) if self.ridges is not None else None
         d["version"] = __version__
         return d
 

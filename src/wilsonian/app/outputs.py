@@ -180,29 +180,36 @@ def learning_curve_csv(results: dict[str, Any]) -> str:
 
 
 def summary_table(result) -> str:
-    """The table ``wilsonian run`` prints."""
-    lc = result.results["learning_curve"]
+    """The table ``wilsonian run`` prints (one block per ridge)."""
     config, pool = result.config, result.pool
     lines = [
         f"{pool.meta.get('dataset')} {pool.meta.get('class_names', '')}  N={pool.n}  "
-        f"d={pool.dim}  kernel={config.kernel}/{config.activation}/L={config.depth}  "
-        f"ridge={config.ridge:g}  T={config.threshold:g}",
-        f"{'eta':>6} {'empirical':>11} {'±sem':>9} {'EK':>10} {'SB':>10} {'RG':>10} {'RG-fluct':>10} "
-        f"{'kappa_SB':>10} {'sigma2_eff':>10} {'cutoff':>6}",
+        f"d={pool.dim}  outputs={result.spectrum.n_outputs}  kernel={config.kernel}/{config.activation}/L={config.depth}  "
+        f"T={config.threshold:g}" + (f"  label noise ε²={config.label_noise:g}" if config.label_noise else ""),
     ]
-    for i, e in enumerate(lc["eta"]):
-        flag = "*" if lc["rg_all_learnable"][i] else " "
-        lines.append(
-            f"{int(e):>6} {lc['empirical_mean'][i]:>11.4e} {lc['empirical_sem'][i]:>9.2e} {lc['ek'][i]:>10.3e} "
-            f"{lc['spectral_bias'][i]:>10.3e} {lc['rg'][i]:>10.3e} {lc['rg_fluct'][i]:>10.3e} "
-            f"{lc['spectral_bias_kappa'][i]:>10.3e} {lc['rg_ridge'][i]:>10.3e} {int(lc['rg_cutoff'][i]):>5d}{flag}"
-        )
+    flagged = False
+    for prediction, curve in zip(result.predictions, result.curves):
+        lc = prediction.compare(curve)
+        lines += [
+            f"ridge σ² = {curve.ridge:g}",
+            f"{'eta':>6} {'empirical':>11} {'±sem':>9} {'EK':>10} {'SB':>10} {'RG':>10} {'RG-fluct':>10} "
+            f"{'kappa_SB':>10} {'sigma2_eff':>10} {'cutoff':>6} {'train':>10} {'train_EL':>10}",
+        ]
+        for i, e in enumerate(lc["eta"]):
+            flag = "*" if lc["rg_all_learnable"][i] else " "
+            flagged |= bool(lc["rg_all_learnable"][i])
+            lines.append(
+                f"{int(e):>6} {lc['empirical_mean'][i]:>11.4e} {lc['empirical_sem'][i]:>9.2e} {lc['ek'][i]:>10.3e} "
+                f"{lc['spectral_bias'][i]:>10.3e} {lc['rg'][i]:>10.3e} {lc['rg_fluct'][i]:>10.3e} "
+                f"{lc['spectral_bias_kappa'][i]:>10.3e} {lc['rg_ridge'][i]:>10.3e} {int(lc['rg_cutoff'][i]):>5d}{flag} "
+                f"{lc['train_empirical_mean'][i]:>10.3e} {lc['train_eigenlearning'][i]:>10.3e}"
+            )
     agree = result.results["agreement"]
     lines.append(
         "median |log10(theory/empirical)|: "
         + ", ".join(f"{k} {v['median_abs_log10_ratio']:.3f}" for k, v in agree.items())
     )
-    if np.any(lc["rg_all_learnable"]):
+    if flagged:
         lines.append("* no mode below the threshold T: every resolved mode learnable, sigma2_eff = ridge")
     return "\n".join(lines)
 

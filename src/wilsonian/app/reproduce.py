@@ -72,6 +72,9 @@ def task_configs(base: RunConfig) -> list[RunConfig]:
     n_pool = base.n_pool
     if n_pool is None and base.dataset != "digits":
         n_pool = PAPER_POOL_SIZE
+    if base.ridges is not None:
+        raise WilsonianError("reproduce draws the paper's figures at one ridge; give one --ridge "
+                             "(use wilsonian run --ridge a,b,c for a ridge sweep)")
     configs = [replace(base, n_pool=n_pool, classes=f"{a},{b}") for a, b in TASKS[base.dataset]]
     for config in configs:
         config.validate()

@@ -50,6 +50,7 @@ class Predictions:
             "rg_all_learnable": self.rg.all_learnable,
             "rg_gamma": self.rg.gamma,
             "rg_fluct": self.rg.error_fluct,
+            "train_eigenlearning": self.spectral_bias.train_error,
         }
 
     def compare(self, curve) -> dict[str, np.ndarray]:
@@ -57,7 +58,12 @@ class Predictions:
         on the same η) beside every theory, as in ``results.json["learning_curve"]``."""
         if not np.array_equal(np.asarray(curve.eta, dtype=float), self.eta):
             raise WilsonianError("the learning curve and the predictions must share their grid of eta")
-        return {"eta": curve.eta, "empirical_mean": curve.mean, "empirical_sem": curve.sem, **self.table()}
+        table = {"eta": curve.eta, "empirical_mean": curve.mean, "empirical_sem": curve.sem, **self.table()}
+        if curve.train_errors is not None:
+            table.update(train_empirical_mean=curve.train_mean, train_empirical_sem=curve.train_sem)
+        if curve.log_evidence is not None:
+            table["log_evidence_mean"] = curve.log_evidence.mean(axis=0)
+        return table
 
     def as_dict(self) -> dict[str, Any]:
         return {"eta": self.eta, "ek": self.ek.as_dict(), "spectral_bias": self.spectral_bias.as_dict(),
@@ -114,7 +120,7 @@ class Theory:
     # ------------------------------------------------------------------------------ EK
     def ek(self, etas) -> EK:
         """E_EK(η): EK with the bare ridge σ²."""
-        return _ek.ek_prediction(self._spectrum, as_etas(etas), self._ridge)
+        return _ek.ek_prediction(self._spectrum, as_etas(etas), self._ridge, self._noise)
 
     def ek_mode_predictor(self, etas) -> np.ndarray:
         """f̄_k = λ_k y_k/(λ_k + σ²/η) per mode, shape (n_eta, M)."""
@@ -152,15 +158,19 @@ class Theory:
 
     def rg(self, etas) -> RGPrediction:
         """E_RG(η), the paper's RG theory, with its cutoff, σ_eff² and the RG-fluct extension."""
-        return _rg.rg_prediction(self._spectrum, as_etas(etas), self._ridge, self._threshold)
+        return _rg.rg_prediction(self._spectrum, as_etas(etas), self._ridge, self._threshold, self._noise)
+
+    def optimal_ridge(self, etas) -> np.ndarray:
+        """The σ² that minimizes E_SB(η) at each η, for this spectrum and label noise."""
+        return _sb.optimal_ridge(self._spectrum, as_etas(etas), self._noise)
 
     # ---------------------------------------------------------------------- together
     def predict(self, etas) -> Predictions:
         """EK, spectral bias and the RG on one grid of η."""
         eta = as_etas(etas)
-        return Predictions(eta, _ek.ek_prediction(self._spectrum, eta, self._ridge),
+        return Predictions(eta, _ek.ek_prediction(self._spectrum, eta, self._ridge, self._noise),
                            _sb.spectral_bias(self._spectrum, eta, self._ridge, self._noise),
-                           _rg.rg_prediction(self._spectrum, eta, self._ridge, self._threshold))
+                           _rg.rg_prediction(self._spectrum, eta, self._ridge, self._threshold, self._noise))
 
     def truncation_bound(self, etas, tolerance: float = 0.01):
         """How far a truncated spectrum can be trusted (:mod:`wilsonian.theory.truncation`)."""
