@@ -15,6 +15,12 @@ class WilsonianError(ValueError):
     """Bad input: the message says what was wrong and what to do about it."""
 
 
+def one_line(exc: BaseException) -> str:
+    """The text of ``exc`` (or its type name) on one line, for quoting in a message."""
+    text = " ".join(str(exc).split())
+    return text or type(exc).__name__
+
+
 _OS_ERROR_HINTS = {
     errno.ENOSPC: "free some disk space or choose another location",
     errno.EDQUOT: "the disk quota is exhausted; free some space or choose another location",
@@ -49,7 +55,7 @@ def file_error(action: str, path: str | os.PathLike | None, exc: OSError) -> Wil
         To be raised ``from exc``.
     """
     where = path if path is not None else exc.filename
-    cause = exc.strerror or str(exc) or type(exc).__name__
+    cause = exc.strerror or one_line(exc)
     hint = _OS_ERROR_HINTS.get(exc.errno or 0)
     target = f" {os.fspath(where)!r}" if where is not None else ""
     return WilsonianError(f"cannot {action}{target}: {cause}" + (f"; {hint}." if hint else "."))

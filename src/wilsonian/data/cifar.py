@@ -29,7 +29,7 @@ from tqdm.auto import tqdm
 
 from wilsonian.data.catalog import CIFAR10_NAMES
 from wilsonian.data.raw import RawData, check_split, require_dir
-from wilsonian.errors import WilsonianError, file_error
+from wilsonian.errors import WilsonianError, file_error, one_line
 
 CIFAR10_DIRNAME = "cifar-10-batches-py"
 CIFAR10_TRAIN_BATCHES = tuple(f"data_batch_{i}" for i in range(1, 6))
@@ -116,7 +116,7 @@ def safe_unpickle(path: str | Path, *, max_bytes: int | None = PICKLE_MAX_BYTES)
         return SafeUnpickler(io.BytesIO(data), encoding="bytes").load()
     except pickle.UnpicklingError as exc:
         raise WilsonianError(
-            f"refusing or unable to unpickle {str(path)!r} ({exc}); only CIFAR-10 style "
+            f"refusing or unable to unpickle {str(path)!r} ({one_line(exc)}); only CIFAR-10 style "
             "pickles of NumPy arrays and lists are read."
         ) from exc
     except MemoryError as exc:
@@ -127,7 +127,7 @@ def safe_unpickle(path: str | Path, *, max_bytes: int | None = PICKLE_MAX_BYTES)
     except Exception as exc:  # noqa: BLE001 - whatever a damaged pickle makes the loader raise
         raise WilsonianError(
             f"{str(path)!r} is truncated or not a valid CIFAR-10 pickle "
-            f"({type(exc).__name__}: {exc}); download it again."
+            f"({type(exc).__name__}: {one_line(exc)}); download it again."
         ) from exc
 
 
@@ -194,7 +194,7 @@ def read_cifar10_batch(path: str | Path) -> tuple[np.ndarray, np.ndarray]:
         labels = np.asarray(labels)
     except (ValueError, TypeError, OverflowError) as exc:
         raise WilsonianError(
-            f"{str(path)!r}: 'labels' is not a list of integers ({exc}); the file is corrupt."
+            f"{str(path)!r}: 'labels' is not a list of integers ({one_line(exc)}); the file is corrupt."
         ) from exc
     if labels.nbytes > path.stat().st_size * 8:
         raise WilsonianError(

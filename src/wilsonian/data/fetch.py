@@ -47,7 +47,7 @@ from typing import Mapping
 from tqdm.auto import tqdm
 
 from wilsonian.atomic import atomic_path, remove_stale_temporaries, staged_directory
-from wilsonian.errors import WilsonianError, file_error
+from wilsonian.errors import WilsonianError, file_error, one_line
 
 log = logging.getLogger(__name__)
 
@@ -189,7 +189,7 @@ def check_mirror(mirror: object) -> str:
         parts = urllib.parse.urlsplit(mirror)
         port = parts.port
     except ValueError as exc:
-        raise bad(str(exc)) from None
+        raise bad(one_line(exc)) from None
     scheme = parts.scheme.lower()
     if scheme not in _URL_SCHEMES:
         raise bad(f"scheme {parts.scheme!r} is not supported")
@@ -226,7 +226,7 @@ def _check_data_dir(data_dir: object) -> Path:
     try:
         return Path(os.path.abspath(Path(text).expanduser()))
     except (OSError, RuntimeError) as exc:  # no current folder, or no home for "~user"
-        raise WilsonianError(f"cannot resolve the data directory {text!r} ({exc}).") from exc
+        raise WilsonianError(f"cannot resolve the data directory {text!r} ({one_line(exc)}).") from exc
 
 
 # --------------------------------------------------------------------------- downloads
@@ -257,7 +257,7 @@ def _network_error(url: str, exc: BaseException) -> WilsonianError:
     if not isinstance(exc, urllib.error.HTTPError):
         reason = getattr(exc, "reason", None) or exc
     return WilsonianError(
-        f"could not download {url} ({reason}); check the network or pass a mirror URL "
+        f"could not download {url} ({one_line(reason)}); check the network or pass a mirror URL "
         "(--mirror)."
     )
 
@@ -416,11 +416,11 @@ def _unpack_into(archive: Path, staging: Path, member_dir: str) -> list[str]:
     except WilsonianError:
         raise
     except (tarfile.TarError, EOFError, zlib.error) as exc:
-        raise WilsonianError(f"cannot unpack {str(archive)!r} ({exc}); download it again.") from exc
+        raise WilsonianError(f"cannot unpack {str(archive)!r} ({one_line(exc)}); download it again.") from exc
     except OSError as exc:
         if exc.filename is None:  # a damaged compressed stream (e.g. BadGzipFile)
             raise WilsonianError(
-                f"cannot unpack {str(archive)!r} ({exc}); download it again."
+                f"cannot unpack {str(archive)!r} ({one_line(exc)}); download it again."
             ) from exc
         raise file_error("unpack into", exc.filename, exc) from exc
     return written

@@ -30,7 +30,7 @@ from tqdm.auto import tqdm
 
 from wilsonian.data.catalog import CLASS_NAMES
 from wilsonian.data.raw import RawData, check_split, require_dir
-from wilsonian.errors import WilsonianError, file_error
+from wilsonian.errors import WilsonianError, file_error, one_line
 
 #: Element types by IDX type code (stored big-endian).
 IDX_DTYPES = {
@@ -93,12 +93,17 @@ def _parse_header(head: bytes, source: str) -> tuple[int, np.dtype, tuple[int, .
 
 
 def _data_size(dims: tuple[int, ...], dtype: np.dtype, source: str) -> int:
-    """Bytes of data the header announces; refused beyond :data:`IDX_MAX_BYTES`."""
+    """Bytes of data the header announces; refused beyond :data:`IDX_MAX_BYTES`.
+
+    The dims other than zero count too: NumPy cannot make an array of shape
+    (0, 2**32 - 1, 2**32 - 1), although it would hold no data.
+    """
     expected = math.prod(dims) * dtype.itemsize
-    if expected > IDX_MAX_BYTES:
+    extent = math.prod(d for d in dims if d) * dtype.itemsize
+    if max(expected, extent) > IDX_MAX_BYTES:
         raise WilsonianError(
-            f"IDX file {source!r} announces dims {dims} ({expected} bytes of data), more "
-            f"than the {IDX_MAX_BYTES} bytes this reader accepts; the file is corrupt or "
+            f"IDX file {source!r} announces dims {dims} ({expected} bytes of data), beyond "
+            f"the {IDX_MAX_BYTES} bytes this reader accepts; the file is corrupt or "
             "not an MNIST-format file."
         )
     return expected
@@ -178,7 +183,7 @@ def read_idx_stream(fh: BinaryIO, source: str = "<stream>", size: int | None = N
             raise _trailing(source, dims, expected, str(present - expected))
     try:
         array = np.empty(dims, dtype=dtype)
-    except (MemoryError, ValueError) as exc:
+    except MemoryError as exc:
         raise WilsonianError(
             f"not enough memory to read IDX file {source!r} (dims {dims}, {expected} bytes)."
         ) from exc
@@ -201,11 +206,11 @@ def _read_file(path: Path) -> tuple[int, np.ndarray]:
             return read_idx_stream(fh, source, size=os.fstat(fh.fileno()).st_size)
     except EOFError as exc:
         raise WilsonianError(
-            f"compressed file {source!r} is truncated ({exc}); download it again."
+            f"compressed file {source!r} is truncated ({one_line(exc)}); download it again."
         ) from exc
     except (gzip.BadGzipFile, zlib.error) as exc:
         raise WilsonianError(
-            f"file {source!r} is not a valid gzip file ({exc}); download it again."
+            f"file {source!r} is not a valid gzip file ({one_line(exc)}); download it again."
         ) from exc
     except OSError as exc:
         raise file_error("read", path, exc) from exc
@@ -232,12 +237,12 @@ def parse_idx(data: bytes, source: str = "<bytes>") -> tuple[int, np.ndarray]:
     ------
     WilsonianError
         Bad magic number, truncated header or data, bytes after the data, more than
-        :data:`IDX_MAX_DIMS` dimensions.
+        :data:`IDX_MAX_DIMS` dimensions or :data:`IDX_MAX_BYTES` bytes.
     """
     magic, dtype, dims = _parse_header(data[:4 + 4 * IDX_MAX_DIMS], source)
     header_len = 4 + 4 * len(dims)
     count = math.prod(dims)
-    expected = count * dtype.itemsize
+    expected = _data_size(dims, dtype, source)
     present = len(data) - header_len
     if present < expected:
         raise _truncated(source, dims, expected, present)

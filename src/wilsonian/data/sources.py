@@ -12,7 +12,7 @@ import numpy as np
 
 from wilsonian.data.catalog import DIGIT_NAMES
 from wilsonian.data.raw import RawData, check_split
-from wilsonian.errors import WilsonianError, file_error
+from wilsonian.errors import WilsonianError, file_error, one_line
 
 DIGITS_NOTE = (
     "digits has no train/test split: 'train' and 'all' both use all 1,797 images "
@@ -135,10 +135,10 @@ def _inspect_npz(path: Path) -> dict[str, _NpyHeader]:
     except OSError as exc:
         if exc.errno is not None:
             raise file_error("read the data file", path, exc) from exc
-        raise WilsonianError(f"{source!r} is not a readable .npz file ({exc}).") from exc
+        raise WilsonianError(f"{source!r} is not a readable .npz file ({one_line(exc)}).") from exc
     except Exception as exc:  # noqa: BLE001 - anything else a damaged zip or header raises
         raise WilsonianError(
-            f"{source!r} is not a readable .npz file ({type(exc).__name__}: {exc}); it must "
+            f"{source!r} is not a readable .npz file ({type(exc).__name__}: {one_line(exc)}); it must "
             f"be {_NPZ_CONTENT}."
         ) from exc
 
@@ -229,12 +229,12 @@ def load_npz(path: str | Path | None) -> RawData:
     except OSError as exc:
         if exc.errno is not None:
             raise file_error("read the data file", path, exc) from exc
-        raise WilsonianError(f"{source!r} is not a readable .npz file ({exc}).") from exc
+        raise WilsonianError(f"{source!r} is not a readable .npz file ({one_line(exc)}).") from exc
     except MemoryError as exc:
         raise WilsonianError(f"not enough memory to load {source!r}.") from exc
     except Exception as exc:  # noqa: BLE001 - damaged compressed data (zlib, CRC, EOF)
         raise WilsonianError(
-            f"{source!r} is not a readable .npz file ({type(exc).__name__}: {exc}); "
+            f"{source!r} is not a readable .npz file ({type(exc).__name__}: {one_line(exc)}); "
             "write it again."
         ) from exc
     if (X.shape, y.shape) != (headers["X"].shape, headers["y"].shape):
