@@ -12,6 +12,7 @@ import re
 import struct
 import tarfile
 import threading
+import time
 from pathlib import Path
 
 import numpy as np
@@ -48,9 +49,10 @@ ENDLESS_TOTAL = 128 << 20
 class _Handler(http.server.SimpleHTTPRequestHandler):
     """Serves a directory; records request paths. Hostile routes:
 
-    ``/short/NAME`` lies about its length; ``/endless/NAME`` streams 128 MiB of zeros without
-    a length; ``/huge-length/NAME`` announces a terabyte; ``/to-file/NAME``, ``/to-ftp/NAME``
-    redirect to other schemes; ``/moved/NAME`` redirects to ``/NAME`` on this server.
+    ``/short/NAME`` lies about its length; ``/slow/NAME`` drips one byte every 50 ms;
+    ``/endless/NAME`` streams 128 MiB of zeros without a length; ``/huge-length/NAME``
+    announces a terabyte; ``/to-file/NAME``, ``/to-ftp/NAME`` redirect to other schemes;
+    ``/moved/NAME`` redirects to ``/NAME`` on this server.
     """
 
     requests: list[str]
@@ -79,6 +81,19 @@ class _Handler(http.server.SimpleHTTPRequestHandler):
                 STREAMED[self.path] = sent
                 STREAM_DONE.setdefault(self.path, threading.Event()).set()
                 self.close_connection = True
+            return
+        if self.path.startswith("/slow/"):  # a byte every 50 ms, until the client is gone
+            self.send_response(200)
+            self.send_header("Content-Length", "2000")
+            self.end_headers()
+            try:
+                for _ in range(2000):
+                    self.wfile.write(b"x")
+                    self.wfile.flush()
+                    time.sleep(0.05)
+            except OSError:
+                pass
+            self.close_connection = True
             return
         if self.path.startswith("/huge-length/"):
             self.send_response(200)
@@ -538,6 +553,59 @@ def test_fetch_removes_temporaries_of_killed_fetches_only(server, tmp_path):
     assert set(IDX_NAMES) <= names
 
 
+def test_temporary_of_a_killed_fetch_is_removed_by_the_next(server, tmp_path):
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    import wilsonian
+
+    served, url, _ = server
+    _, checksums = serve_mnist(served)
+    dest = tmp_path / "d"
+    script = ("import sys; from wilsonian.data import fetch_dataset; "
+              "fetch_dataset('mnist', sys.argv[1], mirror=sys.argv[2], timeout=30)")
+    env = {**os.environ, "PYTHONPATH": str(Path(wilsonian.__file__).parents[1])}
+    proc = subprocess.Popen([sys.executable, "-c", script, str(dest), url + "slow/"], env=env)
+    try:
+        deadline = time.monotonic() + 30
+        while not (dest.is_dir() and leftovers(dest)) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        (partial,) = leftovers(dest)
+        assert f"-{proc.pid}." in partial and partial.endswith(".part.tmp")
+    finally:
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait()
+    assert leftovers(dest) == [partial]  # killed: nothing could clean up
+    fetch_dataset("mnist", dest, mirror=url, checksums=checksums)
+    assert leftovers(dest) == []
+    assert sorted(p.name for p in dest.iterdir()) == sorted(IDX_NAMES)
+
+
+def test_interrupted_fetch_removes_its_temporary_and_folder(server, tmp_path, monkeypatch):
+    from wilsonian.data import fetch as fetch_module
+
+    served, url, _ = server
+    _, checksums = serve_mnist(served)
+    real_sha256 = fetch_module.hashlib.sha256
+
+    class Interrupting:
+        def __init__(self):
+            self.inner = real_sha256()
+
+        def update(self, data):
+            raise KeyboardInterrupt
+
+        def hexdigest(self):  # pragma: no cover
+            return self.inner.hexdigest()
+
+    monkeypatch.setattr(fetch_module.hashlib, "sha256", Interrupting)
+    with pytest.raises(KeyboardInterrupt):
+        fetch_dataset("mnist", tmp_path / "new" / "d", mirror=url, checksums=checksums)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["served"]
+
+
 def test_remove_stale_temporaries_helper(tmp_path):
     from wilsonian.atomic import _host_tag, atomic_path, remove_stale_temporaries
 
@@ -660,6 +728,18 @@ def forged_size_tarball(name: str, size: int) -> bytes:
     return gzip.compress(header + bytes(1024))
 
 
+def forged_extended_header_tarball(kind: bytes, size: int) -> bytes:
+    """A tar.gz starting with a pax or GNU long-name header that announces ``size`` bytes."""
+    info = _info("././@LongLink", size=size)
+    info.type = kind
+    return gzip.compress(info.tobuf(format=tarfile.GNU_FORMAT) + bytes(4096))
+
+
+def sparse_tarball() -> bytes:
+    info = _info("cifar-10-batches-py/data_batch_1", tarfile.GNUTYPE_SPARSE, size=0)
+    return gzip.compress(info.tobuf(format=tarfile.GNU_FORMAT) + bytes(4096))
+
+
 def fetch_archive(server, tmp_path, archive: bytes):
     served, url, _ = server
     (served / "cifar-10-python.tar.gz").write_bytes(archive)
@@ -693,6 +773,11 @@ HOSTILE_ARCHIVES = {
                             "declares 10000000000 bytes"),
     "forged 10 GB member of another name": (lambda: forged_size_tarball("junk/zeros", 10**10),
                                             "declares 10000000000 bytes"),
+    "forged 10 GB pax header": (lambda: forged_extended_header_tarball(tarfile.XHDTYPE, 10**10),
+                                "extended header of 10000000000 bytes"),
+    "forged 10 GB long name": (lambda: forged_extended_header_tarball(
+        tarfile.GNUTYPE_LONGNAME, 10**10), "extended header of 10000000000 bytes"),
+    "sparse member": (sparse_tarball, "sparse file"),
     "batch larger than the real one": (lambda: cifar_tarball_with(
         (_info("cifar-10-batches-py/batches.meta", size=(1 << 20) + 1), bytes((1 << 20) + 1))),
         "more than the 1048576 bytes of the real file"),

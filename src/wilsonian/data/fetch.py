@@ -329,6 +329,33 @@ def _download(
 # --------------------------------------------------------------------------- archives
 
 
+#: Largest extended header (pax, GNU long name or link) an archive may carry: tarfile
+#: reads such a header whole, before it hands out the member it describes.
+_ARCHIVE_HEADER_MAX = 64 << 10
+_EXTENSION_TYPES = (tarfile.XHDTYPE, tarfile.XGLTYPE, tarfile.SOLARIS_XHDTYPE,
+                    tarfile.GNUTYPE_LONGNAME, tarfile.GNUTYPE_LONGLINK)
+
+
+class _BoundedTarInfo(tarfile.TarInfo):
+    """Refuses oversized extended headers and sparse members before tarfile reads them.
+
+    ``_proc_member`` is tarfile's hook for subclasses that handle member types.
+    """
+
+    def _proc_member(self, tarfile_):
+        if self.type in _EXTENSION_TYPES and self.size > _ARCHIVE_HEADER_MAX:
+            raise WilsonianError(
+                f"the archive has an extended header of {self.size} bytes, more than "
+                f"{_ARCHIVE_HEADER_MAX}; it is not the CIFAR-10 python version, refusing to "
+                "unpack."
+            )
+        if self.type == tarfile.GNUTYPE_SPARSE:
+            raise WilsonianError(
+                f"archive member {self.name!r} is a sparse file; refusing to unpack."
+            )
+        return super()._proc_member(tarfile_)
+
+
 def _member_parts(member: tarfile.TarInfo) -> list[str]:
     """The path components of a member, refusing names that would leave the target."""
     name = member.name
@@ -346,10 +373,10 @@ def _check_member(member: tarfile.TarInfo, state: dict) -> None:
     state["count"] += 1
     state["total"] += max(member.size, 0)
     _member_parts(member)
-    if not (member.isfile() or member.isdir()) or member.issparse():
+    if not (member.isfile() or member.isdir()):
         raise WilsonianError(
-            f"archive member {member.name!r} is not a regular file or directory (a link, "
-            "device or sparse file); refusing to unpack."
+            f"archive member {member.name!r} is not a regular file or directory (a link or "
+            "a device); refusing to unpack."
         )
     if state["count"] > _ARCHIVE_MAX_MEMBERS:
         raise WilsonianError(
@@ -392,7 +419,7 @@ def _unpack_into(archive: Path, staging: Path, member_dir: str) -> list[str]:
     state = {"count": 0, "total": 0}
     written: list[str] = []
     try:
-        with tarfile.open(archive, "r:*") as tar:
+        with tarfile.open(archive, "r:*", tarinfo=_BoundedTarInfo) as tar:
             while (member := tar.next()) is not None:
                 _check_member(member, state)
                 parts = _member_parts(member)

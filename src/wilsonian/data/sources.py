@@ -55,7 +55,8 @@ def load_digits_split(split: str = "train") -> RawData:
 _NPZ_KEYS = ("X", "y")
 _ZIP_MAGICS = (b"PK\x03\x04", b"PK\x05\x06")  # a zip's first entry, or an empty zip
 _NPY_MAGIC = b"\x93NUMPY"
-_NPZ_CONTENT = "an .npz file holding arrays X (n, ...) and y (n,), e.g. written by numpy.savez(path, X=X, y=y)"
+_NPZ_CONTENT = ("an .npz file holding arrays X (n, ...) and y (n,), e.g. written by "
+                "numpy.savez(path, X=X, y=y)")
 
 
 @dataclass(frozen=True)
