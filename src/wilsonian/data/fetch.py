@@ -7,6 +7,17 @@ with the right digest is not downloaded again. CIFAR-10's archive is then unpack
 (no member may land outside the data directory) into ``cifar-10-batches-py/``, again via
 a temporary directory and a rename.
 
+Resources stay bounded and failures leave nothing half-done:
+
+- a download is stopped as soon as it exceeds the known size of its file;
+- redirects are followed only to http:// and https:// URLs;
+- the timeout and the mirror URL are checked before anything is created;
+- only the data set's own archive members are unpacked, each checked against the size it
+  may have before its data is read (no links, devices, or paths outside the folder);
+- a data directory the fetch created is removed again if the fetch fails before keeping
+  a verified file, and temporary files of killed fetches are removed by the next one;
+- file system errors (read-only or full disk, name too long) are reported with the path.
+
 Where the digests come from
 ---------------------------
 - MNIST: SHA-256 and sizes from TensorFlow Datasets,
