@@ -986,3 +986,43 @@ def test_cli_npy_as_npz_is_a_one_line_error(tmp_path, capsys):
     assert code == 2 and err.startswith("error: ") and "x.npy" in err
     assert len(err.strip().splitlines()) == 1 and "Traceback" not in err
     assert not (tmp_path / "out").exists()
+
+
+def test_paths_too_long_or_unresolvable_are_one_line_errors(tmp_path):
+    long = tmp_path / ("x" * 300)
+    for kwargs in ({"data_file": str(long) + ".npz"}, {"data_dir": long}):
+        dataset = "npz" if "data_file" in kwargs else "mnist"
+        with pytest.raises(WilsonianError, match="too long; the name or path is too long"):
+            build_pool(dataset, **kwargs)
+    with pytest.raises(WilsonianError, match="too long"):
+        build_pool("cifar10", data_dir=long)
+    with pytest.raises(WilsonianError, match="cannot use the data directory"):
+        build_pool("mnist", data_dir="~no-such-user-wilsonian/mnist")
+
+
+@pytest.mark.parametrize("dataset", ["npz", "mnist", "cifar10"])
+def test_unreadable_files_name_the_file_and_the_cause(tmp_path, monkeypatch, dataset):
+    import builtins
+    import errno
+
+    from wilsonian.data import cifar, idx, sources
+
+    if dataset == "npz":
+        np.savez(tmp_path / "d.npz", X=np.ones((4, 3)), y=np.array([0, 1, 0, 1]))
+        kwargs, module, victim = {"data_file": tmp_path / "d.npz", "classes": "0,1"}, sources, "d.npz"
+    elif dataset == "mnist":
+        make_idx_dir(tmp_path, compress=False)
+        kwargs, module, victim = {"data_dir": tmp_path}, idx, "train-images-idx3-ubyte"
+    else:
+        make_cifar_dir(tmp_path)
+        kwargs, module, victim = {"data_dir": tmp_path}, cifar, "data_batch_1"
+
+    def denied(path, *args, **kw):
+        if Path(path).name == victim:
+            raise PermissionError(errno.EACCES, "Permission denied", str(path))
+        return builtins.open(path, *args, **kw)
+
+    monkeypatch.setattr(module, "open", denied, raising=False)
+    with pytest.raises(WilsonianError, match=rf"cannot read.*{victim}': Permission denied; "
+                                             "check the permissions"):
+        build_pool(dataset, **kwargs)

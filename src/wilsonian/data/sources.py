@@ -213,14 +213,19 @@ def load_npz(path: str | Path | None) -> RawData:
         )
     path = Path(path).expanduser()
     source = str(path)
-    if path.is_dir():
-        raise WilsonianError(
-            f"data file {source!r} is a folder; pass --data-file the path of {_NPZ_CONTENT}."
-        )
-    if not path.exists():
-        raise WilsonianError(f"data file {source!r} does not exist; check --data-file.")
-    if not path.is_file():
-        raise WilsonianError(f"data file {source!r} is not a regular file; check --data-file.")
+    try:
+        if path.is_dir():
+            raise WilsonianError(
+                f"data file {source!r} is a folder; pass --data-file the path of {_NPZ_CONTENT}."
+            )
+        if not path.exists():
+            raise WilsonianError(f"data file {source!r} does not exist; check --data-file.")
+        if not path.is_file():
+            raise WilsonianError(
+                f"data file {source!r} is not a regular file; check --data-file."
+            )
+    except OSError as exc:  # e.g. a name too long
+        raise file_error("read the data file", path, exc) from exc
     headers = _inspect_npz(path)
     _check_npz_headers(headers, source)
     try:
