@@ -23,12 +23,8 @@ from hypothesis import HealthCheck, given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 
 from wilsonian.data import load_npz, parse_idx, safe_unpickle  # noqa: E402
-from wilsonian.data.fetch import (  # noqa: E402
-    _CIFAR10_MEMBER_MAX,
-    _unpack_into,
-    check_mirror,
-    check_timeout,
-)
+from wilsonian.data.archive import CIFAR10_MEMBER_MAX, unpack_into  # noqa: E402
+from wilsonian.data.fetch import check_mirror, check_timeout  # noqa: E402
 from wilsonian.data.idx import IDX_DTYPES, read_idx_stream  # noqa: E402
 from wilsonian.errors import WilsonianError  # noqa: E402
 
@@ -214,10 +210,10 @@ def test_unpacking_writes_only_known_files_inside_the_staging_folder(data):
         archive, staging = root / "archive.tar", root / "staging"
         archive.write_bytes(data)
         staging.mkdir()
-        kind, written = outcome(_unpack_into, archive, staging, "cifar-10-batches-py")
+        kind, written = outcome(unpack_into, archive, staging, "cifar-10-batches-py")
         assert sorted(p.name for p in root.iterdir()) == ["archive.tar", "staging"]
         for path in staging.rglob("*"):
-            assert path.parent == staging and path.name in _CIFAR10_MEMBER_MAX
+            assert path.parent == staging and path.name in CIFAR10_MEMBER_MAX
             assert path.is_file() and not path.is_symlink()
         if kind == "ok":
             assert sorted(written) == sorted(p.name for p in staging.iterdir())

@@ -833,7 +833,7 @@ def test_disk_full_while_unpacking(server, tmp_path, monkeypatch):
     import builtins
     import errno
 
-    from wilsonian.data import fetch as fetch_module
+    from wilsonian.data import archive as archive_module
 
     archive, _ = cifar_tarball()
     dest, fetch = fetch_archive(server, tmp_path, archive)
@@ -847,7 +847,7 @@ def test_disk_full_while_unpacking(server, tmp_path, monkeypatch):
             return FullDisk(path, mode.replace("b", ""))
         return builtins.open(path, mode, *args, **kwargs)
 
-    monkeypatch.setattr(fetch_module, "open", full_open, raising=False)
+    monkeypatch.setattr(archive_module, "open", full_open, raising=False)
     with pytest.raises(WilsonianError, match=r"cannot write '.*cifar-10-batches-py.*': No space"):
         fetch()
     assert sorted(p.name for p in dest.iterdir()) == ["cifar-10-python.tar.gz"]

@@ -13,7 +13,8 @@ Resources stay bounded and failures leave nothing half-done:
 - redirects are followed only to http:// and https:// URLs;
 - the timeout and the mirror URL are checked before anything is created;
 - only the data set's own archive members are unpacked, each checked against the size it
-  may have before its data is read (no links, devices, or paths outside the folder);
+  may have before its data is read (no links, devices, or paths outside the folder; see
+  :mod:`wilsonian.data.archive`);
 - a data directory the fetch created is removed again if the fetch fails before keeping
   a verified file, and temporary files of killed fetches are removed by the next one;
 - file system errors (read-only or full disk, name too long) are reported with the path.
@@ -46,18 +47,17 @@ import numbers
 import os
 import re
 import sys
-import tarfile
 import urllib.error
 import urllib.parse
 import urllib.request
-import zlib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Mapping
 
 from tqdm.auto import tqdm
 
-from wilsonian.atomic import atomic_path, remove_stale_temporaries, staged_directory
+from wilsonian.atomic import atomic_path, remove_stale_temporaries
+from wilsonian.data.archive import CIFAR10_MEMBERS, extract_cifar10
 from wilsonian.errors import WilsonianError, file_error, one_line
 
 log = logging.getLogger(__name__)
@@ -123,22 +123,6 @@ REMOTE_DATASETS: dict[str, RemoteDataset] = {
 
 #: Names accepted by :func:`fetch_dataset`.
 FETCHABLE = tuple(REMOTE_DATASETS)
-
-#: Files that must exist after unpacking CIFAR-10.
-_CIFAR10_MEMBERS = tuple(f"data_batch_{i}" for i in range(1, 6)) + ("test_batch", "batches.meta")
-
-#: The most each file of the CIFAR-10 archive may declare: the batches have about 31.0 MB
-#: (10,000 images of 3,072 bytes, their labels and file names), the others a few bytes.
-_CIFAR10_MEMBER_MAX = {
-    **{name: 40 << 20 for name in _CIFAR10_MEMBERS if name != "batches.meta"},
-    "batches.meta": 1 << 20,
-    "readme.html": 1 << 20,
-}
-#: Limits for any archive member and for the whole archive, unpacked or skipped: the
-#: decompression of an archive stays within what these declare.
-_ARCHIVE_MEMBER_MAX = 40 << 20
-_ARCHIVE_TOTAL_MAX = 320 << 20
-_ARCHIVE_MAX_MEMBERS = 64
 
 #: Largest accepted ``timeout``, in seconds.
 MAX_TIMEOUT = 3600.0
@@ -337,171 +321,6 @@ def _download(
             )
 
 
-# --------------------------------------------------------------------------- archives
-
-
-#: Largest extended header (pax, GNU long name or link) an archive may carry: tarfile
-#: reads such a header whole, before it hands out the member it describes.
-_ARCHIVE_HEADER_MAX = 64 << 10
-_EXTENSION_TYPES = (tarfile.XHDTYPE, tarfile.XGLTYPE, tarfile.SOLARIS_XHDTYPE,
-                    tarfile.GNUTYPE_LONGNAME, tarfile.GNUTYPE_LONGLINK)
-
-
-class _BoundedTarInfo(tarfile.TarInfo):
-    """Refuses oversized extended headers and sparse members before tarfile reads them.
-
-    ``_proc_member`` is tarfile's hook for subclasses that handle member types.
-    """
-
-    def _proc_member(self, tarfile_):
-        if self.type in _EXTENSION_TYPES and self.size > _ARCHIVE_HEADER_MAX:
-            raise WilsonianError(
-                f"the archive has an extended header of {self.size} bytes, more than "
-                f"{_ARCHIVE_HEADER_MAX}; it is not the CIFAR-10 python version, refusing to "
-                "unpack."
-            )
-        if self.type == tarfile.GNUTYPE_SPARSE:
-            raise WilsonianError(
-                f"archive member {self.name!r} is a sparse file; refusing to unpack."
-            )
-        return super()._proc_member(tarfile_)
-
-
-def _member_parts(member: tarfile.TarInfo) -> list[str]:
-    """The path components of a member, refusing names that would leave the target."""
-    name = member.name
-    parts = [p for p in name.replace("\\", "/").split("/") if p not in ("", ".")]
-    if name.startswith(("/", "\\")) or re.match(r"[A-Za-z]:", name) or ".." in parts:
-        raise WilsonianError(
-            f"archive member {name!r} would be written outside the data directory; "
-            "refusing to unpack."
-        )
-    return parts
-
-
-def _check_member(member: tarfile.TarInfo, state: dict) -> None:
-    """Refuse unsafe or oversized members before their data is read or skipped."""
-    state["count"] += 1
-    state["total"] += max(member.size, 0)
-    _member_parts(member)
-    if not (member.isfile() or member.isdir()):
-        raise WilsonianError(
-            f"archive member {member.name!r} is not a regular file or directory (a link or "
-            "a device); refusing to unpack."
-        )
-    if state["count"] > _ARCHIVE_MAX_MEMBERS:
-        raise WilsonianError(
-            f"the archive has more than {_ARCHIVE_MAX_MEMBERS} members; it is not the "
-            "CIFAR-10 python version, refusing to unpack."
-        )
-    if member.size > _ARCHIVE_MEMBER_MAX or state["total"] > _ARCHIVE_TOTAL_MAX:
-        raise WilsonianError(
-            f"archive member {member.name!r} declares {member.size} bytes, more than the "
-            "CIFAR-10 python version holds; refusing to unpack."
-        )
-
-
-def _copy_member(tar: tarfile.TarFile, member: tarfile.TarInfo, target: Path) -> None:
-    """Write ``member``'s data, exactly ``member.size`` bytes, to the new file ``target``."""
-    source = tar.extractfile(member)
-    if source is None:
-        raise WilsonianError(f"archive member {member.name!r} has no data; refusing to unpack.")
-    left = member.size
-    try:
-        out = open(target, "xb")
-    except OSError as exc:
-        raise file_error("write", target, exc) from exc
-    with source, out:
-        while left > 0:
-            chunk = source.read(min(_CHUNK, left))
-            if not chunk:
-                raise WilsonianError(
-                    f"archive member {member.name!r} is truncated; download the archive again."
-                )
-            left -= len(chunk)
-            try:
-                out.write(chunk)
-            except OSError as exc:
-                raise file_error("write", target, exc) from exc
-
-
-def _unpack_into(archive: Path, staging: Path, member_dir: str) -> list[str]:
-    """Unpack the known files of ``member_dir/`` into ``staging``; the names written."""
-    state = {"count": 0, "total": 0}
-    written: list[str] = []
-    try:
-        with tarfile.open(archive, "r:*", tarinfo=_BoundedTarInfo) as tar:
-            while (member := tar.next()) is not None:
-                _check_member(member, state)
-                parts = _member_parts(member)
-                if member.isdir() or len(parts) != 2 or parts[0] != member_dir:
-                    continue
-                name = parts[1]
-                limit = _CIFAR10_MEMBER_MAX.get(name)
-                if limit is None:
-                    continue  # not a file of the data set: not unpacked
-                if member.size > limit:
-                    raise WilsonianError(
-                        f"archive member {member.name!r} declares {member.size} bytes, more "
-                        f"than the {limit} bytes of the real file; refusing to unpack."
-                    )
-                if name in written:
-                    raise WilsonianError(
-                        f"archive member {member.name!r} appears twice; refusing to unpack."
-                    )
-                _copy_member(tar, member, staging / name)
-                written.append(name)
-    except WilsonianError:
-        raise
-    except (tarfile.TarError, EOFError, zlib.error) as exc:
-        raise WilsonianError(f"cannot unpack {str(archive)!r} ({one_line(exc)}); download it again.") from exc
-    except OSError as exc:
-        if exc.filename is None:  # a damaged compressed stream (e.g. BadGzipFile)
-            raise WilsonianError(
-                f"cannot unpack {str(archive)!r} ({one_line(exc)}); download it again."
-            ) from exc
-        raise file_error("unpack into", exc.filename, exc) from exc
-    return written
-
-
-def _extract(archive: Path, data_dir: Path, member_dir: str, progress: bool) -> Path:
-    """Unpack ``member_dir/`` of ``archive`` as ``data_dir/member_dir``, atomically.
-
-    Only the data set's own files are unpacked, each checked against the size it may
-    have before its data is read. A previous ``member_dir`` is replaced only if it holds
-    nothing but such files.
-    """
-    final = data_dir / member_dir
-
-    def check_replaceable() -> None:
-        if not final.exists() and not final.is_symlink():
-            return
-        if final.is_symlink() or not final.is_dir():
-            raise WilsonianError(
-                f"{str(final)!r} is not a plain folder (a link or a file); move it away and "
-                "fetch again."
-            )
-        foreign = sorted(p.name for p in final.iterdir()
-                         if p.name not in _CIFAR10_MEMBER_MAX or not p.is_file() or p.is_symlink())
-        if foreign:
-            raise WilsonianError(
-                f"{str(final)!r} holds files that are not CIFAR-10's ({', '.join(foreign)}); "
-                "it is not replaced: move them away and fetch again."
-            )
-
-    check_replaceable()
-    with staged_directory(final, before_swap=check_replaceable) as staging:
-        written = _unpack_into(archive, staging, member_dir)
-        missing = [m for m in _CIFAR10_MEMBERS if m not in written]
-        if missing:
-            raise WilsonianError(
-                f"{str(archive)!r} does not contain {member_dir}/ with {', '.join(missing)}; "
-                "the archive is not the CIFAR-10 python version."
-            )
-    _say(f"unpacked {archive.name} into {final}", progress)
-    return final
-
-
 # --------------------------------------------------------------------------- fetch
 
 
@@ -670,9 +489,10 @@ def _fetch_into(remote: RemoteDataset, directory: Path, base_url: str,
 
     if remote.extract_dir is not None:
         unpacked = directory / remote.extract_dir
-        complete = all((unpacked / m).is_file() for m in _CIFAR10_MEMBERS)
+        complete = all((unpacked / m).is_file() for m in CIFAR10_MEMBERS)
         if fresh or not complete:
-            unpacked = _extract(paths[0], directory, remote.extract_dir, progress)
+            unpacked = extract_cifar10(paths[0], directory, remote.extract_dir)
+            _say(f"unpacked {paths[0].name} into {unpacked}", progress)
         else:
             _say(f"{unpacked} already unpacked: skipped", progress)
         paths.append(unpacked)
