@@ -20,7 +20,7 @@ from typing import Any, Iterator
 
 import numpy as np
 
-from wilsonian.atomic import save_npz
+from wilsonian.atomic import remove_stale_temporaries, save_npz
 
 FORMAT_VERSION = 1
 
@@ -65,6 +65,7 @@ class ArtifactCache:
     quiet: bool = False
     events: list[dict[str, str]] = field(default_factory=list)
     writable: bool = True
+    _cleaned: set = field(default_factory=set, repr=False)
 
     def _path(self, kind: str, key: str) -> Path:
         assert self.root is not None
@@ -117,8 +118,12 @@ class ArtifactCache:
                 return
         names = sorted(arrays)
         checksum = np.array(array_digest(*(np.asarray(arrays[n]) for n in names)))
+        path = self._path(kind, key)
+        if kind not in self._cleaned:  # temporary files of killed runs (up to 8N² bytes each)
+            self._cleaned.add(kind)
+            remove_stale_temporaries(path.parent)
         try:
-            save_npz(self._path(kind, key), __checksum__=checksum, **arrays)
+            save_npz(path, __checksum__=checksum, **arrays)
         except OSError as exc:
             self._unwritable(exc)
 

@@ -7,7 +7,6 @@ with exit code 2 and no traceback; nothing half-written is left behind.
 from __future__ import annotations
 
 import argparse
-import errno
 import math
 import sys
 from dataclasses import fields
@@ -17,7 +16,7 @@ import numpy as np
 
 from wilsonian import __version__
 from wilsonian.data.catalog import DATASETS
-from wilsonian.errors import WilsonianError
+from wilsonian.errors import WilsonianError, os_error_message
 
 if TYPE_CHECKING:
     from wilsonian.app.config import RunConfig
@@ -287,23 +286,6 @@ def _end_progress_lines() -> None:
         bar.close()
     if not getattr(sys.stderr, "at_line_start", True):
         sys.stderr.write("\n")
-
-
-_OS_HINTS = {
-    errno.ENOSPC: "the disk is full; free some space or write elsewhere",
-    errno.EROFS: "the file system is read-only; choose a writable place",
-    errno.ENAMETOOLONG: "the file name is too long; choose a shorter one",
-    errno.ENOTDIR: "a part of the path is a file, not a directory",
-    errno.EDQUOT: "the disk quota is exceeded; free some space or write elsewhere",
-}
-
-
-def os_error_message(exc: OSError) -> str:
-    """One line for an operating-system error: the cause, the path, what to do."""
-    cause = exc.strerror or str(exc)
-    where = f" ({exc.filename})" if exc.filename else ""
-    hint = _OS_HINTS.get(exc.errno)
-    return f"{cause}{where}" + (f": {hint}" if hint else "")
 
 
 def _error(message: str, code: int = 2) -> int:

@@ -101,7 +101,10 @@ def check_output_dir(out: str | os.PathLike, protected: Iterable[tuple[str, str 
     With ``recover`` (the default), a swap of this folder that a killed run left half done
     is undone first (:func:`wilsonian.atomic.recover_interrupted_swap`).
     """
-    given = Path(out).expanduser()
+    try:
+        given = Path(out).expanduser()
+    except RuntimeError:  # ~nosuchuser
+        raise WilsonianError(f"--out {out}: its home directory cannot be found") from None
     try:
         return _check_output_dir(given, protected, recover)
     except OSError as exc:  # a name too long, a loop of links, an unreadable parent...

@@ -29,7 +29,7 @@ from wilsonian.data.idx import load_idx_split
 from wilsonian.data.raw import RawData, check_split
 from wilsonian.data.sources import load_digits_split, load_npz
 from wilsonian.data.synthetic import TEACHERS, gaussian_inputs, teacher_targets
-from wilsonian.errors import WilsonianError
+from wilsonian.errors import WilsonianError, file_error
 
 #: Preprocessing choices (THEORY.md §1; "unit-norm" is the paper's default).
 PREPROCESSINGS = ("unit-norm", "standardize", "none")
@@ -296,6 +296,15 @@ def _check_int(value: Any, what: str, minimum: int) -> int:
 
 
 def _load_raw(
+    dataset: str, data_dir: Path | None, data_file: str | Path | None, split: str, progress: bool
+) -> RawData:
+    try:
+        return _load_raw_unchecked(dataset, data_dir, data_file, split, progress)
+    except OSError as exc:  # any the loaders did not name themselves
+        raise file_error("read", exc.filename or data_file or data_dir, exc) from exc
+
+
+def _load_raw_unchecked(
     dataset: str, data_dir: Path | None, data_file: str | Path | None, split: str, progress: bool
 ) -> RawData:
     if dataset == "digits":

@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from wilsonian.errors import WilsonianError
+from wilsonian.errors import WilsonianError, file_error
 
 #: The splits a loader understands. ``"all"`` is train followed by test.
 SPLITS = ("train", "test", "all")
@@ -81,9 +81,14 @@ def require_dir(data_dir: str | Path | None, dataset: str) -> Path:
     )
     if data_dir is None:
         raise WilsonianError(f"no data directory given for {dataset}; {hint}.")
-    path = Path(data_dir).expanduser()
-    if not path.exists():
-        raise WilsonianError(f"data directory {str(path)!r} does not exist; {hint}.")
-    if not path.is_dir():
-        raise WilsonianError(f"data directory {str(path)!r} is not a directory; {hint}.")
-    return path.resolve()
+    try:
+        path = Path(data_dir).expanduser()
+        if not path.exists():
+            raise WilsonianError(f"data directory {str(path)!r} does not exist; {hint}.")
+        if not path.is_dir():
+            raise WilsonianError(f"data directory {str(path)!r} is not a directory; {hint}.")
+        return path.resolve()
+    except (OSError, RuntimeError) as exc:  # a name too long, a loop of links, no home for ~user
+        if isinstance(exc, OSError):
+            raise file_error("use the data directory", exc.filename or data_dir, exc) from exc
+        raise WilsonianError(f"cannot use the data directory {str(data_dir)!r} ({exc}).") from exc
