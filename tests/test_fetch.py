@@ -655,7 +655,7 @@ def test_disk_full_while_writing(server, tmp_path, monkeypatch):
     monkeypatch.setattr(fetch_module, "open", full_open, raising=False)
     dest = tmp_path / "d"
     with pytest.raises(WilsonianError, match=r"cannot write '.*train-images-idx3-ubyte\.gz': No "
-                                             r"space left on device; free some disk space"):
+                                             r"space left on device; the disk is full; free some space"):
         fetch_dataset("mnist", dest, mirror=url, checksums=checksums)
     assert not dest.exists()
 

@@ -505,6 +505,11 @@ def monte_carlo(
 # --------------------------------------------------------------------------------------------
 
 
+def _ratio(value: float, scale: float) -> float:
+    """value/scale as a z-score; NaN where the standard error is 0 or undefined."""
+    return value / scale if scale > 0 else math.nan
+
+
 def toy_results(
     *,
     lambda_highs: Sequence[float] = (0.0, 0.1),
@@ -565,8 +570,8 @@ def toy_results(
                 "standard_slope": standard_slope(**common),
                 "mc_slope": mc.slope,
                 "mc_slope_se": mc.slope_se,
-                "z_theory": (mc.slope - theory) / mc.slope_se,
-                "z_zero": mc.slope / mc.slope_se,
+                "z_theory": _ratio(mc.slope - theory, mc.slope_se),
+                "z_zero": _ratio(mc.slope, mc.slope_se),
                 "cv_slope": mc.cv_slope,
                 "cv_slope_se": mc.cv_slope_se,
                 "cv_ratio": mc.cv_slope / theory if theory != 0.0 else math.nan,
