@@ -286,18 +286,27 @@ def test_default_classes():
     [
         ("8,8", "same"),
         (("ship", 8), "same"),
-        ("1,2,3", "exactly two"),
-        ((1,), "exactly two"),
-        ("1,", "exactly two"),
+        (("1,2,3", "binary"), "exactly two"),  # three classes are one-hot targets, not binary
+        ((1,), "two or more"),
+        ("1,", "two or more"),
         ("dragon,ship", "unknown class 'dragon'"),
         ((0, 10), "unknown class 10"),
         ((True, 1), "unknown class"),
-        (3.5, "pair"),
+        (3.5, "two or more"),
     ],
 )
 def test_bad_classes(classes, match):
+    targets = None
+    if isinstance(classes, tuple) and classes[-1] == "binary":
+        classes, targets = classes[0], "binary"
     with pytest.raises(WilsonianError, match=match):
-        resolve_classes("cifar10", classes)
+        resolve_classes("cifar10", classes, targets=targets)
+
+
+def test_several_classes_and_all():
+    assert resolve_classes("cifar10", "1,2,3") == ((1, 2, 3), ("automobile", "bird", "cat"))
+    values, names = resolve_classes("digits", "all")
+    assert values == tuple(range(10)) and names == tuple(str(i) for i in range(10))
 
 
 def test_unknown_class_in_pool():
@@ -900,7 +909,7 @@ def _write_hostile_npz(path: Path, kind: str) -> Path:
     elif kind == "X 1-D":
         np.savez(path, X=np.ones(4), y=y)
     elif kind == "y 2-D":
-        np.savez(path, X=X, y=y.reshape(2, 2))
+        np.savez(path, X=X, y=y.reshape(4, 1, 1))  # (n, C) is a regression target; 3-D is not
     elif kind == "y length differs":
         np.savez(path, X=X, y=y[:3])
     elif kind == "no rows":

@@ -123,7 +123,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     run = sub.add_parser("run", help="data → kernel → spectrum → learning curves and theories → results and figures")
     _add_data_options(run)
-    run.add_argument("--classes", help="the two classes A,B (y=+1 for A, −1 for B); indices or names")
+    run.add_argument("--classes", help="the classes: A,B (a binary task, y = +1 for A, −1 for B), a list of more, or "
+                                      "'all' (one-hot targets, one output per class); indices or names")
+    run.add_argument("--targets", help="binary (two classes only) or one-hot (any number); default: binary for two "
+                                      "classes, one-hot for more")
     _add_kernel_options(run)
     _add_learning_options(run)
     _add_run_options(run, out="results")

@@ -37,6 +37,7 @@ class RunConfig:
     data_dir: str | None = None
     data_file: str | None = None
     classes: str | None = None
+    targets: str | None = None
     split: str = "train"
     n_pool: int | None = None
     preprocessing: str = "unit-norm"

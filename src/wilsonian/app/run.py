@@ -49,7 +49,7 @@ def open_cache(config: RunConfig) -> ArtifactCache:
 def load_pool(config: RunConfig) -> Pool:
     return build_pool(
         config.dataset, data_dir=config.data_dir, data_file=config.data_file, classes=config.classes,
-        split=config.split, n_pool=config.n_pool, preprocessing=config.preprocessing, seed=config.seed,
+        targets=config.targets, split=config.split, n_pool=config.n_pool, preprocessing=config.preprocessing, seed=config.seed,
         progress=not config.quiet,
     )
 

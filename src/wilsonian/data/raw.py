@@ -30,9 +30,10 @@ class RawData:
         The examples in their stored dtype and shape (``uint8`` (n, 28, 28) for IDX,
         ``uint8`` (n, 3, 32, 32) for CIFAR-10, ``float64`` (n, 8, 8) with values 0..16
         for digits, anything numeric for ``.npz``). Never rescaled.
-    labels : numpy.ndarray, shape (n,)
+    labels : numpy.ndarray, shape (n,) or (n, C)
         Class labels: ``int64`` indices into ``class_names`` for the standard data sets;
-        the stored values (ints, strings, ...) for ``.npz``.
+        the stored values (ints, strings, ...) for ``.npz``, whose ``y`` may also be float
+        regression targets, one column per output.
     class_names : tuple of str or None
         Name of class ``i`` at position ``i``; ``None`` when the labels are not indices
         (``.npz``).

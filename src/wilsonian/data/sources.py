@@ -152,8 +152,9 @@ def _check_npz_headers(headers: dict[str, _NpyHeader], source: str) -> None:
             f"X in {source!r} must be a numeric array of shape (n, ...) with at least 2 "
             f"dimensions; got {X.dtype} {X.shape}."
         )
-    if len(y.shape) != 1:
-        raise WilsonianError(f"y in {source!r} must be 1-D (n,); got shape {y.shape}.")
+    if len(y.shape) not in (1, 2) or (len(y.shape) == 2 and (y.dtype.kind not in "biuf" or y.shape[1] == 0)):
+        raise WilsonianError(f"y in {source!r} must be 1-D (n,) labels or targets, or a numeric (n, C) matrix of "
+                             f"regression targets; got {y.dtype} {y.shape}.")
     if y.dtype.kind not in "biufUS":
         raise WilsonianError(
             f"y in {source!r} has dtype {y.dtype}; use integer, float or string labels."

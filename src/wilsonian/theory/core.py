@@ -82,7 +82,7 @@ class Theory:
     threshold : float
         The RG learnability threshold T ∈ (0, 1) (default 0.5).
     noise : float
-        Label-noise variance ε² ≥ 0 of the spectral-bias error (default 0).
+        Label-noise variance ε² ≥ 0 on each output of the training labels (default 0).
     coefficients : (M,) array, optional
         Target coefficients y_k when ``spectrum`` is an array.
 
@@ -95,6 +95,8 @@ class Theory:
         self._ridge = check_ridge(ridge)
         self._threshold = check_threshold(threshold)
         self._noise = check_noise(noise)
+        # label noise of variance ε² on each of C outputs adds C ε² to the summed error
+        self._total_noise = self._noise * self._spectrum.n_outputs
 
     @property
     def spectrum(self) -> Spectrum:
@@ -120,7 +122,7 @@ class Theory:
     # ------------------------------------------------------------------------------ EK
     def ek(self, etas) -> EK:
         """E_EK(η): EK with the bare ridge σ²."""
-        return _ek.ek_prediction(self._spectrum, as_etas(etas), self._ridge, self._noise)
+        return _ek.ek_prediction(self._spectrum, as_etas(etas), self._ridge, self._total_noise)
 
     def ek_mode_predictor(self, etas) -> np.ndarray:
         """f̄_k = λ_k y_k/(λ_k + σ²/η) per mode, shape (n_eta, M)."""
@@ -133,7 +135,7 @@ class Theory:
     # ------------------------------------------------------------------- spectral bias
     def spectral_bias(self, etas) -> SpectralBias:
         """κ(η), γ(η) and E_SB(η) of Canatar, Bordelon & Pehlevan (with the label noise)."""
-        return _sb.spectral_bias(self._spectrum, as_etas(etas), self._ridge, self._noise)
+        return _sb.spectral_bias(self._spectrum, as_etas(etas), self._ridge, self._total_noise)
 
     def spectral_bias_mode_errors(self, etas) -> np.ndarray:
         """Per-mode spectral-bias errors, shape (n_eta, M); they sum to E_SB − tail."""
@@ -158,19 +160,19 @@ class Theory:
 
     def rg(self, etas) -> RGPrediction:
         """E_RG(η), the paper's RG theory, with its cutoff, σ_eff² and the RG-fluct extension."""
-        return _rg.rg_prediction(self._spectrum, as_etas(etas), self._ridge, self._threshold, self._noise)
+        return _rg.rg_prediction(self._spectrum, as_etas(etas), self._ridge, self._threshold, self._total_noise)
 
     def optimal_ridge(self, etas) -> np.ndarray:
         """The σ² that minimizes E_SB(η) at each η, for this spectrum and label noise."""
-        return _sb.optimal_ridge(self._spectrum, as_etas(etas), self._noise)
+        return _sb.optimal_ridge(self._spectrum, as_etas(etas), self._total_noise)
 
     # ---------------------------------------------------------------------- together
     def predict(self, etas) -> Predictions:
         """EK, spectral bias and the RG on one grid of η."""
         eta = as_etas(etas)
-        return Predictions(eta, _ek.ek_prediction(self._spectrum, eta, self._ridge, self._noise),
-                           _sb.spectral_bias(self._spectrum, eta, self._ridge, self._noise),
-                           _rg.rg_prediction(self._spectrum, eta, self._ridge, self._threshold, self._noise))
+        return Predictions(eta, _ek.ek_prediction(self._spectrum, eta, self._ridge, self._total_noise),
+                           _sb.spectral_bias(self._spectrum, eta, self._ridge, self._total_noise),
+                           _rg.rg_prediction(self._spectrum, eta, self._ridge, self._threshold, self._total_noise))
 
     def truncation_bound(self, etas, tolerance: float = 0.01):
         """How far a truncated spectrum can be trusted (:mod:`wilsonian.theory.truncation`)."""
