@@ -232,12 +232,18 @@ def learning_curves(
             for r, ridge in enumerate(ridges):
                 alphas[:, r], evidence[t, r], failed = nested_weights(K_train, targets, eta, ridge)
                 fallbacks[r] += failed
-        # train errors: on each training set, against the labels it was fitted to
+        # train errors, against the labels each training set was fitted to: where σ² > 0 the
+        # residual is exactly −σ²α, which keeps its digits when K is ill-conditioned (K α − y
+        # loses them to cancellation); at σ² = 0 (or a singular solve) it is computed directly
         columns = targets.reshape(eta_max, n_out)
         for j, m in enumerate(eta):
             m = int(m)
-            fitted = K_train[:m, :m] @ alphas[:m, :, j].reshape(m, n_r * n_out)
-            residual = fitted.reshape(m, n_r, n_out) - columns[:m, None, :]
+            alpha = alphas[:m, :, j]  # (m, R, C)
+            residual = -ridges[None, :, None] * alpha
+            direct = ridges == 0
+            if direct.any():
+                fitted = np.einsum("ik,krc->irc", K_train[:m, :m], alpha[:, direct])
+                residual[:, direct] = fitted - columns[:m, None, :]
             train[t, :, j] = np.einsum("irc,irc->r", residual, residual) / m
         flat = alphas.reshape(eta_max, n_r * n_e * n_out)
         squared = np.zeros((n_r, n_e))
