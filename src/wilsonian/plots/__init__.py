@@ -7,6 +7,7 @@ as it is); :func:`save_figure` writes PNG and PDF atomically.
   flow, learnability) and :func:`run_figures`.
 - :mod:`~wilsonian.plots.nongaussian`: the input-dependent ridge and per-point errors.
 - :mod:`~wilsonian.plots.paper`: Figs. 1 and 4 of the paper.
+- :mod:`~wilsonian.plots.sweep`: the summary figures of a sweep.
 - :mod:`~wilsonian.plots.modes`: feature-mode statistics (Figs. 2 and 5).
 - :mod:`~wilsonian.plots.toy`: the Hermite toy model (Fig. 3).
 """
@@ -23,6 +24,7 @@ from wilsonian.plots.learning import (
 from wilsonian.plots.modes import gauss_vs_cauchy_figure, joint_pairs_figure, marginals_figure
 from wilsonian.plots.nongaussian import nongaussian_figure
 from wilsonian.plots.paper import fig1_figure, fig4_figure
+from wilsonian.plots.sweep import sweep_flow_figure, sweep_ratio_figure
 from wilsonian.plots.toy import toy_figure
 
 __all__ = [
@@ -41,5 +43,7 @@ __all__ = [
     "run_figures",
     "save_figure",
     "spectrum_figure",
+    "sweep_flow_figure",
+    "sweep_ratio_figure",
     "toy_figure",
 ]

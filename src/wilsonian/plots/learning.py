@@ -26,8 +26,18 @@ def plot_learning_curves(ax, lc: dict, *, theories: Iterable[str] = ("ek", "spec
     eta = np.asarray(lc["eta"], dtype=float)
     ax.errorbar(eta, lc["empirical_mean"], yerr=np.asarray(lc["empirical_sem"], dtype=float), fmt="o", color="k", ms=5, capsize=3,
                 label="empirical (exact GP)", zorder=5)
+    # Where no mode falls below T the RG has nothing to integrate out: σ_eff² = σ² and E_RG
+    # collapses onto EK. That is a degenerate cutoff, not a prediction: mark it, do not draw it.
+    degenerate = np.asarray(lc.get("rg_all_learnable", np.zeros(eta.size)), dtype=bool)
     for name in theories:
-        ax.plot(eta, positive(lc[name]), **THEORY_STYLE[name])
+        values = positive(lc[name])
+        if name in ("rg", "rg_fluct"):
+            values = np.where(degenerate, np.nan, values)
+        ax.plot(eta, values, **THEORY_STYLE[name])
+    if degenerate.any() and any(name in ("rg", "rg_fluct") for name in theories):
+        bottom = np.nanmin(positive(lc["empirical_mean"])) / 3
+        ax.plot(eta[degenerate], np.full(degenerate.sum(), bottom), "x", color=THEORY_STYLE["rg"]["color"], ms=8,
+                label="no mode below T: RG degenerate (E_RG = EK), not drawn")
     ax.set_xscale("log")
     ax.set_yscale("log")
     ax.set_xlabel("η (training points)")
