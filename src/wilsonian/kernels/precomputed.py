@@ -2,8 +2,8 @@
 
 - :func:`load_kernel_file`: a ``.npy`` N × N matrix in the pool's order, or a ``.npz`` with
   ``K`` and optionally ``X`` (N × d inputs) and ``y`` (N targets); validated (square, the
-  pool's N, finite, symmetric to a tolerance) and returned as a :class:`KernelFile`, whose
-  ``operator()`` is a :class:`~wilsonian.operators.DenseOperator` for every solver.
+  pool's N, finite, symmetric to a tolerance) and returned as a :class:`KernelFile`;
+  ``DenseOperator(kf.K, key=kf.as_dict())`` gives every solver its operator.
 - :func:`check_psd`: the positive semi-definiteness check a caller makes after its
   eigendecomposition (eigenvalues not below −tol·λ₁).
 - :class:`CallableKernel`: ``fn(X1, X2) -> (n1, n2) array`` (and optionally a diagonal
@@ -61,15 +61,13 @@ class KernelFile:
         return int(self.K.shape[0])
 
     def as_dict(self) -> dict[str, Any]:
-        """Provenance and cache key: ``{"family": "file", "path", "digest", "n", "asymmetry"}``."""
+        """Provenance and cache key: ``{"family": "file", "path", "digest", "n", "asymmetry"}``.
+
+        The operator for the solvers is ``DenseOperator(kf.K, key=kf.as_dict())``
+        (:mod:`wilsonian.operators`, which this package does not import).
+        """
         return {"family": "file", "path": self.path, "digest": self.digest, "n": self.n,
                 "asymmetry": self.asymmetry}
-
-    def operator(self):
-        """A :class:`~wilsonian.operators.DenseOperator` of K keyed by the file's digest."""
-        from wilsonian.operators import DenseOperator
-
-        return DenseOperator(self.K, key=self.as_dict())
 
 
 def _matrix_from(path: str) -> tuple[Any, Any, Any]:
