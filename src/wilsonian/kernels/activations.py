@@ -197,7 +197,7 @@ class Activation:
     def expect_cov(self, s1: Any, s2: Any, c: Any) -> tuple[np.ndarray, np.ndarray | None]:
         """As :meth:`expectations`, from standard deviations s1 = √q1, s2 = √q2."""
         if self.closed_form:
-            return cf.expect_arrays(self.code, self.prm, self.poly, s1, s2, c)
+            return cf.expect_arrays(self.code, self.prm, self.poly, s1, s2, cov=c)
         s1, s2, c = np.broadcast_arrays(*(np.asarray(a, dtype=np.float64) for a in (s1, s2, c)))
         ss = s1 * s2
         rho = np.zeros(ss.shape)
@@ -208,17 +208,15 @@ class Activation:
     def expect_rho(self, s1: Any, s2: Any, rho: Any) -> tuple[np.ndarray, np.ndarray | None]:
         """As :meth:`expect_cov`, from the correlation ρ ∈ [−1, 1] (0 where s1·s2 = 0)."""
         if self.closed_form:
-            return self.expect_cov(s1, s2, np.asarray(rho) * np.asarray(s1) * np.asarray(s2))
+            return cf.expect_arrays(self.code, self.prm, self.poly, s1, s2, rho=rho)
         return quadrature.expectations(self.phi, self.dphi, s1, s2, rho, self.points)
 
     def variance(self, q: Any) -> tuple[np.ndarray, np.ndarray | None]:
         """(E[φ(u)²], E[φ'(u)²]) for u ~ N(0, q): the ρ = 1 case, exactly."""
         q = np.asarray(q, dtype=np.float64)
         if self.closed_form:
-            s = np.ascontiguousarray(np.sqrt(q)).ravel()
-            e, de = np.empty(s.size), np.empty(s.size)
-            cf.expect_same(self.code, self.prm, self.poly, s, e, de)
-            return e.reshape(q.shape), de.reshape(q.shape)
+            s = np.sqrt(q)
+            return cf.expect_arrays(self.code, self.prm, self.poly, s, s, rho=np.ones(q.shape))
         e = quadrature.variance(self.phi, q, self.points)
         de = None if self.dphi is None else quadrature.variance(self.dphi, q, self.points)
         return e, de

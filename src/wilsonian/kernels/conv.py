@@ -69,7 +69,7 @@ __all__ = ["PADDINGS", "READOUTS", "ConvKernel", "conv_nngp", "conv_ntk"]
 PADDINGS = ("same", "valid")
 READOUTS = ("flatten", "gap")
 # Per-position entries (pairs × positions, or pairs × positions²) in one block of pairs.
-_BLOCK_ENTRIES = 1 << 18
+_BLOCK_ENTRIES = 1 << 16
 
 
 # --------------------------------------------------------------------- compiled parts
@@ -91,88 +91,62 @@ def _channel_products(A, B, out):
 
 @numba.njit(cache=True, nogil=True)
 def _stencil(E, f, pad, out):
-    """out[t, h, w] = Σ_{0≤dh,dw<f} E[t, h+dh−pad, w+dw−pad], 0 outside (separable)."""
+    """out[t, h, w] = Σ_{0≤dh,dw<f} E[t, h+dh−pad, w+dw−pad], 0 outside (separable).
+
+    Offsets are the outer loops and the valid ranges are computed once, so the innermost
+    loops run over contiguous rows without branches (they vectorize).
+    """
     T, H, W = E.shape
     Ho, Wo = out.shape[1], out.shape[2]
     tmp = np.empty((Ho, W))
     for t in range(T):
+        tmp[:, :] = 0.0
         for h in range(Ho):
-            for w in range(W):
-                acc = 0.0
-                for dh in range(f):
-                    hh = h + dh - pad
-                    if 0 <= hh < H:
-                        acc += E[t, hh, w]
-                tmp[h, w] = acc
-        for h in range(Ho):
-            for w in range(Wo):
-                acc = 0.0
-                for dw in range(f):
-                    ww = w + dw - pad
-                    if 0 <= ww < W:
-                        acc += tmp[h, ww]
-                out[t, h, w] = acc
+            for dh in range(f):
+                hh = h + dh - pad
+                if 0 <= hh < H:
+                    for w in range(W):
+                        tmp[h, w] += E[t, hh, w]
+        out[t, :, :] = 0.0
+        for dw in range(f):
+            lo, hi = max(0, pad - dw), min(Wo, W + pad - dw)
+            for h in range(Ho):
+                for w in range(lo, hi):
+                    out[t, h, w] += tmp[h, w + dw - pad]
 
 
 @numba.njit(cache=True, nogil=True)
 def _stencil_pairs(E, f, pad, out):
     """out[t, h, w, h', w'] = Σ_{dh,dw} E[t, h+dh−pad, w+dw−pad, h'+dh−pad, w'+dw−pad].
 
-    The window moves p and p' together (the same filter offset δ on both inputs).
+    The window moves p and p' together (the same filter offset δ on both inputs); loops
+    ordered as in :func:`_stencil`.
     """
     T, H, W = E.shape[0], E.shape[1], E.shape[2]
     Ho, Wo = out.shape[1], out.shape[2]
     tmp = np.empty((Ho, W, Ho, W))
     for t in range(T):
-        for h in range(Ho):
-            for h2 in range(Ho):
-                for w in range(W):
-                    for w2 in range(W):
-                        acc = 0.0
-                        for dh in range(f):
-                            a, b = h + dh - pad, h2 + dh - pad
-                            if 0 <= a < H and 0 <= b < H:
-                                acc += E[t, a, w, b, w2]
-                        tmp[h, w, h2, w2] = acc
-        for h in range(Ho):
-            for w in range(Wo):
+        tmp[...] = 0.0
+        for dh in range(f):
+            for h in range(Ho):
+                a = h + dh - pad
+                if not 0 <= a < H:
+                    continue
                 for h2 in range(Ho):
-                    for w2 in range(Wo):
-                        acc = 0.0
-                        for dw in range(f):
-                            a, b = w + dw - pad, w2 + dw - pad
-                            if 0 <= a < W and 0 <= b < W:
-                                acc += tmp[h, a, h2, b]
-                        out[t, h, w, h2, w2] = acc
-
-
-@numba.njit(cache=True, nogil=True)
-def _expect_positions(code, prm, poly, sa, sb, cov, e_out, de_out, full, need_de):
-    """E[φφ], E[φ'φ'] at every position (pair) of a block of input pairs.
-
-    ``sa`` (m, P), ``sb`` (n, P): per-input standard deviations √K_{pp}(x, x). ``cov`` is
-    (m, n, P) with s1 = sa[a, p], s2 = sb[b, p] (``full`` False), or (m, n, P, P) with
-    s1 = sa[a, p], s2 = sb[b, p'] (``full`` True).
-    """
-    m, n, P = sa.shape[0], sb.shape[0], sa.shape[1]
-    for a in range(m):
-        for b in range(n):
-            for p in range(P):
-                s1 = sa[a, p]
-                for p2 in range(P if full else 1):
-                    s2 = sb[b, p2] if full else sb[b, p]
-                    c = cov[a, b, p, p2] if full else cov[a, b, p, 0]
-                    ss = s1 * s2
-                    rho = 0.0
-                    if ss > 0.0:
-                        rho = min(1.0, max(-1.0, c / ss))
-                    e, de = _closed_forms.expect(code, prm, poly, s1, s2, rho, need_de)
-                    if full:
-                        e_out[a, b, p, p2] = e
-                        de_out[a, b, p, p2] = de
-                    else:
-                        e_out[a, b, p, 0] = e
-                        de_out[a, b, p, 0] = de
+                    b = h2 + dh - pad
+                    if not 0 <= b < H:
+                        continue
+                    for w in range(W):
+                        for w2 in range(W):
+                            tmp[h, w, h2, w2] += E[t, a, w, b, w2]
+        out[t] = 0.0
+        for dw in range(f):
+            lo, hi = max(0, pad - dw), min(Wo, W + pad - dw)
+            for h in range(Ho):
+                for w in range(lo, hi):
+                    for h2 in range(Ho):
+                        for w2 in range(lo, hi):
+                            out[t, h, w, h2, w2] += tmp[h, w + dw - pad, h2, w2 + dw - pad]
 
 
 # ----------------------------------------------------------------------- validation
@@ -395,18 +369,21 @@ class ConvKernel:
                                      same=True)[0, 0] for i in range(len(images))])
 
     def _expect(self, sa: np.ndarray, sb: np.ndarray, cov: np.ndarray, full: bool, need_de: bool):
-        """E[φφ], E[φ'φ'] on a block: cov (m, n, P) or (m, n, P, P); sa, sb (m, P), (n, P)."""
-        act = self._act
-        if act.closed_form:
-            c4 = cov.reshape(cov.shape[:3] + (-1,))
-            e, de = np.empty(c4.shape), np.empty(c4.shape)
-            _expect_positions(act.code, act.prm, act.poly, sa, sb, c4, e, de, full, need_de)
-            return e.reshape(cov.shape), de.reshape(cov.shape)
+        """E[φφ], E[φ'φ'] on a block: cov (m, n, P) or (m, n, P, P); sa, sb (m, P), (n, P)
+        per-image standard deviations √K_{pp}(x, x) of the rows' and the columns' images."""
         if full:
             s1, s2 = sa[:, None, :, None], sb[None, :, None, :]
         else:
             s1, s2 = sa[:, None, :], sb[None, :, :]
-        return act.expect_cov(s1, s2, cov)
+        act = self._act
+        if not act.closed_form:
+            return act.expect_cov(s1, s2, cov)
+        flat = [np.ascontiguousarray(np.broadcast_to(s, cov.shape)).reshape(-1) for s in (s1, s2)]
+        c = cov.reshape(-1)
+        rho, e, de, w1, w2 = (np.empty(c.size) for _ in range(5))
+        _closed_forms.correlations(c, flat[0], flat[1], rho)
+        _closed_forms.expect(act.code, act.prm, act.poly, flat[0], flat[1], rho, e, de, w1, w2, need_de)
+        return e.reshape(cov.shape), de.reshape(cov.shape)
 
     def _pairs(self, A: np.ndarray, B: np.ndarray, var_a: list[np.ndarray], var_b: list[np.ndarray],
                rows: tuple[int, int], cols: tuple[int, int], same: bool = False) -> np.ndarray:
@@ -439,8 +416,8 @@ class ConvKernel:
             va, vb = var_a[layer][ra], var_b[layer][rb]
             P = va.shape[1] * va.shape[2]
             shape = (m, n, P, P) if full else (m, n, P)
-            e, de = self._expect(np.sqrt(va.reshape(m, P)), np.sqrt(vb.reshape(n, P)), cov.reshape(shape),
-                                 full, ntk)
+            e, de = self._expect(np.sqrt(va.reshape(m, P)), np.sqrt(vb.reshape(n, P)),
+                                 np.ascontiguousarray(cov).reshape(shape), full, ntk)
             if same and full:   # the p = p' entries of one image with itself: its own variances
                 ev, dev = self._act.variance(va.reshape(P))
                 idx = np.arange(P)

@@ -50,8 +50,9 @@ with no N² temporaries, by one of three paths:
 - ReLU and erf with their default parameters: NumPy ufuncs on cache-sized slices of the
   tile, where every layer is "elementwise function of ρ, then scale by per-row and
   per-column vectors" (:class:`_Coefficients`);
-- every other closed form: one compiled loop (numba) per tile that takes each entry
-  through all layers in registers (:func:`wilsonian.kernels._closed_forms.fc_block`);
+- every other closed form: the same slices, with E[φφ] and E[φ'φ'] from compiled loops
+  (numba) around NumPy's SIMD arccos/arctan/exp (:mod:`wilsonian.kernels._closed_forms`),
+  and each layer's scale-and-shift in one compiled pass;
 - tanh, sigmoid and custom φ: Gauss–Hermite quadrature on slices
   (:mod:`wilsonian.kernels.quadrature`; n² evaluations of φ per entry and layer).
 
@@ -103,6 +104,8 @@ _TILE_ROWS = 256
 # large enough that the Python overhead per call is small, small enough that the slice and
 # its four work buffers (2.5 MiB) stay in cache.
 _SLICE_ENTRIES = 1 << 16
+# Entries per slice of the closed-form path: its eight work buffers (1 MiB) stay in L2.
+_GENERAL_SLICE_ENTRIES = 1 << 14
 # Upper bound on worker threads (None: as many as BLAS would use); tests lower it.
 _MAX_WORKERS: int | None = None
 
@@ -218,10 +221,54 @@ def _scales(X: np.ndarray, act: Activation, depth: int, weight_var: float, bias_
                    shift=_safe_divide(math.sqrt(bias_var), std[:, 0]), std=std, inv=inv, diag=diag)
 
 
+class _GeneralWorkspace:
+    """Flat work buffers for one slice of the closed-form path, reused across slices."""
+
+    def __init__(self, entries: int):
+        self.buffers = {name: np.empty(entries) for name in ("rho", "s1", "s2", "e", "de", "w1", "w2", "theta")}
+
+    def get(self, name: str, shape: tuple[int, int]) -> np.ndarray:
+        return self.buffers[name][: shape[0] * shape[1]].reshape(shape)
+
+
+def _closed_form_slice(rows: np.ndarray, R: _Scales, C: _Scales, act: Activation, ntk: bool,
+                       diag_col: int | None, weight_var: float, bias_var: float, ws: _GeneralWorkspace) -> None:
+    """All layers on a slice ``rows`` = (s x)·(s' x') of a tile, in place, for a closed form.
+
+    Per layer: ρ clipped to [−1, 1] (exactly 1 on the diagonal), E[φφ] and E[φ'φ'] from
+    :func:`~wilsonian.kernels._closed_forms.expect` (compiled loops around NumPy's SIMD
+    arccos/arctan/exp), then Kˡ = σ_w² E[φφ] + σ_b², Θˡ = Kˡ + σ_w² E[φ'φ'] Θˡ⁻¹ and
+    ρˡ = Kˡ/√(qˡ qˡ') in one compiled pass (:func:`~wilsonian.kernels._closed_forms.fc_update`).
+    """
+    shape = rows.shape
+    rho, s1, s2, e, de, w1, w2, theta = (ws.get(k, shape) for k in ("rho", "s1", "s2", "e", "de", "w1", "w2",
+                                                                      "theta"))
+    diag = None
+    if diag_col is not None:
+        diag = (np.arange(shape[0]), diag_col + np.arange(shape[0]))
+    np.add(rows, np.multiply.outer(R.shift, C.shift), out=rho)       # ρ⁰
+    if ntk:
+        np.multiply(rho, np.multiply.outer(R.std[:, 0], C.std[:, 0]), out=theta)   # Θ⁰ = K⁰
+    depth = R.std.shape[1] - 1
+    flat = [a.reshape(-1) for a in (s1, s2, rho, e, de, w1, w2)]
+    for layer in range(depth):
+        np.clip(rho, -1.0, 1.0, out=rho)
+        if diag is not None:
+            rho[diag] = 1.0
+        s1[...] = R.std[:, layer, None]
+        s2[...] = C.std[None, :, layer]
+        _closed_forms.expect(act.code, act.prm, act.poly, *flat, need_de=ntk)
+        last = layer == depth - 1
+        _closed_forms.fc_update(e, de, theta, rows if last else rho, R.inv[:, layer + 1], C.inv[:, layer + 1],
+                                weight_var, bias_var, ntk, last)
+    if diag is not None:
+        rows[diag] = R.diag
+
+
 def _quadrature_slice(rho: np.ndarray, R: _Scales, C: _Scales, act: Activation, ntk: bool,
                       diag_col: int | None, weight_var: float, bias_var: float) -> None:
-    """The layers of :func:`~wilsonian.kernels._closed_forms.fc_block` in NumPy, with
-    E[φφ] and E[φ'φ'] by quadrature; ``rho`` holds (s x)·(s' x') and gets K^L or Θ^L."""
+    """The layers of :func:`_closed_form_slice`, with E[φφ] and E[φ'φ'] by quadrature;
+    ``rho`` holds (s x)·(s' x') and gets K^L or Θ^L."""
     target = rho
     diag = None
     if diag_col is not None:
@@ -287,7 +334,8 @@ def _kernel_matrix(kind: str, X1: Any, X2: Any, activation: Any, depth: int, wei
     X2s = X1s if symmetric else X2 * cols_all.x_scale[:, None]
 
     tile_rows = min(n1, tile if tile is not None else _TILE_ROWS)
-    slice_rows = max(1, min(tile_rows, _SLICE_ENTRIES // n2))
+    entries = _SLICE_ENTRIES if fused or not act.closed_form else min(_SLICE_ENTRIES, _GENERAL_SLICE_ENTRIES)
+    slice_rows = max(1, min(tile_rows, entries // n2))
     # Tiles (i0, i1, j0): rows i0:i1, columns j0:n2. Symmetric: only the columns on and
     # right of the diagonal, so a tile's row r has its diagonal entry in its column r.
     tiles = [(i0, min(i0 + tile_rows, n1), i0 if symmetric else 0) for i0 in range(0, n1, tile_rows)]
@@ -297,21 +345,22 @@ def _kernel_matrix(kind: str, X1: Any, X2: Any, activation: Any, depth: int, wei
     workers = 1 if len(tiles) == 1 else min(_blas_threads(), len(tiles), _MAX_WORKERS or len(tiles))
     workspaces: queue.SimpleQueue = queue.SimpleQueue()
     for _ in range(workers):
-        workspaces.put(_SliceWorkspace(slice_rows * n2, ntk) if fused else None)
+        workspaces.put(_SliceWorkspace(slice_rows * n2, ntk) if fused else _GeneralWorkspace(slice_rows * n2))
 
     def layers(block: np.ndarray, i0: int, i1: int, j0: int, ws: Any) -> None:
         R, C = rows_all.rows(slice(i0, i1)), cols_all.rows(slice(j0, n2))
         diag_col = 0 if symmetric else None
         if fused:
             _transform_rows(block, R, C, act.name if _fused(act) else "relu", ntk, diag_col, slice_rows, ws)
-        elif act.closed_form:
-            _closed_forms.fc_block(block, R.std, C.std, R.inv, C.inv, R.shift, C.shift, act.code, act.prm,
-                                   act.poly, weight_var, bias_var, ntk, -1 if diag_col is None else 0, R.diag)
-        else:
-            for r0 in range(0, block.shape[0], slice_rows):
-                r1 = min(r0 + slice_rows, block.shape[0])
-                _quadrature_slice(block[r0:r1], R.rows(slice(r0, r1)), C, act, ntk,
-                                  None if diag_col is None else r0, weight_var, bias_var)
+            return
+        for r0 in range(0, block.shape[0], slice_rows):
+            r1 = min(r0 + slice_rows, block.shape[0])
+            args = (block[r0:r1], R.rows(slice(r0, r1)), C, act, ntk, None if diag_col is None else r0,
+                    weight_var, bias_var)
+            if act.closed_form:
+                _closed_form_slice(*args, ws)
+            else:
+                _quadrature_slice(*args)
 
     def compute_tile(tile_bounds: tuple[int, int, int]) -> None:
         i0, i1, j0 = tile_bounds
