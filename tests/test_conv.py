@@ -231,8 +231,7 @@ MC_CASES = [  # (activation, padding, readout, image shape)
 MC_WIDTH, MC_NETWORKS, MC_NTK_OUTPUTS, MC_WV, MC_BV = 256, 60, 2, 1.6, 0.1
 
 
-@pytest.fixture(scope="module")
-def cnn_monte_carlo():
+def cnn_monte_carlo_estimates():
     """Per-network NNGP and NTK estimates of 2-layer CNNs (3×3 filters) and their 1-layer
     prefixes, weights standard normal scaled by σ_w/√(f² C_in) (NTK parameterization).
 
@@ -292,6 +291,11 @@ def cnn_monte_carlo():
                     est[(layer + 1, "ntk")].append(theta)
         results[name] = (X, {key: np.array(v) for key, v in est.items()})
     return results
+
+
+@pytest.fixture(scope="module")
+def cnn_monte_carlo():
+    return cnn_monte_carlo_estimates()
 
 
 @pytest.mark.parametrize("kind", ["nngp", "ntk"])

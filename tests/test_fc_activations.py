@@ -163,8 +163,7 @@ MC_DEPTH = 2
 MC_WV, MC_BV = 1.5, 0.1
 
 
-@pytest.fixture(scope="module")
-def monte_carlo():
+def monte_carlo_estimates():
     """Per-network NNGP and NTK estimates of every case at depths 1..MC_DEPTH.
 
     All cases share the weights (standard normals scaled at use, W = σ_w/√fan_in · Z) and go
@@ -213,6 +212,11 @@ def monte_carlo():
                         D = sw / math.sqrt(W) * back * each("dphi", pre[k - 1])[:, None]
                 est[(L, "ntk")].append(theta)
     return base, {key: np.array(v) for key, v in est.items()}
+
+
+@pytest.fixture(scope="module")
+def monte_carlo():
+    return monte_carlo_estimates()
 
 
 def _z_scores(samples, exact):
