@@ -31,19 +31,22 @@ The NTK (NTK parameterization, as for the fully connected kernels) adds, layer b
 How it is computed, and what it costs
 -------------------------------------
 Pairs of inputs are done in blocks; for each block the per-position covariances of all
-pairs go through the layers at once: channel products, then per layer the compiled
-closed form (or quadrature) of E[φφ], E[φ'φ'] at every position (pair), then the f × f
-stencil (separable compiled loops). The per-input variances K_{pp}(x, x) are a recursion per
-image, computed once; the kernel diagonal comes from them exactly. Blocks go to as many
-threads as BLAS would use (two on two cores). Memory: a few arrays of ≈ 2¹⁸ entries per
-thread, whatever N.
+pairs go through the layers at once: channel products, then per layer E[φφ] and E[φ'φ'] at
+every position (pair) by the closed forms of :mod:`wilsonian.kernels._closed_forms` (or by
+quadrature), then the f × f stencil (separable compiled loops). The per-input variances
+K_{pp}(x, x) are a recursion per image, computed once; the kernel diagonal comes from them
+exactly. Blocks go to as many threads as BLAS would use (two on two cores). Memory: a few
+arrays of ≈ 2¹⁶ entries per thread for flatten, of P² entries for GAP, whatever N.
 
-Cost per pair, for L layers on P = H W positions: flatten ≈ L·P evaluations of the closed
-form (the f² stencil is cheap), GAP ≈ L·P² — quadratic in positions. Measured on this
-project's 2-core machine (NOTES, benchmarks/bench_kernels.py): flatten NNGP, ReLU, L = 2,
-3×3 SAME on 28×28×1 images ≈ 25 µs per pair, so N = 3,000 (4.5 M pairs) takes ≈ 1 min;
-GAP on 8×8×1 digits ≈ 0.2 ms per pair (N = 1,797 in a few minutes), on 28×28 ≈ 30 ms per
-pair: only a few hundred images are practical.
+Cost per pair, for L layers on P = H W positions: flatten ≈ L·P closed-form evaluations
+(the stencil costs about as much again), GAP ≈ L·P², quadratic in positions. Measured on a
+shared 2-core AMD EPYC (Zen 4) with benchmarks/bench_conv.py, ReLU, L = 2, 3×3 SAME:
+
+- flatten on 28×28×1: 12 µs per pair for the NNGP, 17 µs for the NTK, so N = 3,000 images
+  (4.5 M pairs) take about 1 minute;
+- GAP: 0.09 ms per pair on 8×8 (all 1,797 digits in 2.5 minutes), 0.36 ms on 12×12,
+  1.3 ms on 16×16, 3.4 ms on 20×20, 30 ms on 28×28 (N ≈ 200 in 10 minutes): beyond
+  16×16 images GAP is practical for a few hundred images only.
 """
 
 from __future__ import annotations
