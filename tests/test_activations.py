@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import math
+import pickle
 
 import numpy as np
 import pytest
@@ -269,6 +270,9 @@ def test_kernel_spec_records_parameters():
     assert KernelSpec(activation=activation("leaky-relu", slope=0.2), kind="ntk", depth=3, weight_var=1.5,
                       bias_var=0.1) == spec
     assert hash(spec) == hash(KernelSpec(**record))
+    back = pickle.loads(pickle.dumps(spec))          # plain pickle: by name and parameters
+    X = np.random.default_rng(0).standard_normal((5, 3))
+    assert back == spec and np.array_equal(back.matrix(X), spec.matrix(X))
     assert KernelSpec("nngp", "sin", activation_params=["b=1"]).as_dict() == KernelSpec("nngp", "sin").as_dict()
     assert "activation_params" not in KernelSpec().as_dict()
     with pytest.raises(WilsonianError, match="slope"):

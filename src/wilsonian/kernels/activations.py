@@ -135,6 +135,11 @@ _PARAMS: dict[str, tuple[_Param, ...]] = {
 
 #: Every activation name :func:`activation` accepts ("custom" comes from :func:`custom_activation`).
 ACTIVATIONS = tuple(_PARAMS)
+_NAMES_OF = {name: {p.name for p in specs} for name, specs in _PARAMS.items()}
+
+
+def _rebuild(name: str, params: tuple) -> "Activation":
+    return activation(name, **dict(params))
 
 
 # ------------------------------------------------------------------------ the object
@@ -177,6 +182,13 @@ class Activation:
 
     def __hash__(self) -> int:
         return hash((self.name, self.params))
+
+    def __reduce__(self):
+        # A named activation travels (pickle, Dask, multiprocessing) as its name and
+        # parameters, not as the lambdas it holds; a custom one needs cloudpickle.
+        if self.name in _PARAMS and all(key in _NAMES_OF[self.name] for key, _ in self.params):
+            return (_rebuild, (self.name, self.params))
+        return super().__reduce__()
 
     def as_dict(self) -> dict[str, Any]:
         """{"activation": name, "activation_params": {...}} (the latter only if non-empty)."""
