@@ -192,10 +192,17 @@ def test_pool_image_shape():
     assert Pool(X, np.ones(3), {}).image_shape is None
     from wilsonian.data import build_pool
 
+    from wilsonian.spectrum import topk_spectrum
+
     pool = build_pool("digits", n_pool=20)
     assert pool.image_shape == (8, 8, 1) and not pool.channels_first
-    K = ConvKernel(pool.image_shape, readout="gap").matrix(pool.X)
-    assert np.all(np.linalg.eigvalsh(K) > -1e-12 * np.abs(K).max())
+    kernel = ConvKernel(pool.image_shape, readout="gap")
+    K = kernel.matrix(pool.X)
+    eig = np.linalg.eigvalsh(K)
+    assert np.all(eig > -1e-12 * np.abs(K).max())
+    # the matrix-free top-k solver takes it like any kernel (eigenvalues of K/N)
+    top = topk_spectrum(pool.X, pool.y, kernel, 4)
+    np.testing.assert_allclose(top.eigenvalues, eig[::-1][:4] / 20, rtol=1e-8)
 
 
 # ------------------------------------------------------- Monte Carlo of finite CNNs

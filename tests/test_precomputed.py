@@ -122,20 +122,26 @@ def test_callable_kernel_on_operators(pool):
     np.testing.assert_array_equal(np.diag(with_diag.matrix(X)), 1.0)
 
 
-def test_callable_kernel_on_dask(pool):
+def test_new_kernels_on_dask(pool):
+    """Workers in another process: kernels travel pickled (the lambda by cloudpickle)."""
     distributed = pytest.importorskip("dask.distributed")
+    from wilsonian.kernels import ConvKernel
     from wilsonian.operators.dask_cluster import DaskOperator
 
     X, _, _ = pool
-    kern = CallableKernel(lambda A, B: (A @ B.T + 1.0) ** 2, label="poly2")
-    K = kern.matrix(X)
+    images = np.abs(np.random.default_rng(2).standard_normal((30, 16)))
+    cases = [(CallableKernel(lambda A, B: (A @ B.T + 1.0) ** 2, label="poly2"), X),
+             (KernelSpec("ntk", "leaky-relu", 2, activation_params={"slope": 0.1}), X),
+             (ConvKernel((4, 4, 1), "ntk", "gelu", 2, readout="gap"), images)]
     cluster = distributed.LocalCluster(n_workers=1, threads_per_worker=1, processes=True, host="127.0.0.1",
                                        dashboard_address=None, silence_logs=40)
-    with distributed.Client(cluster) as client:   # workers in another process: the lambda is pickled
-        op = DaskOperator(client, X, kern)
-        V = np.random.default_rng(1).standard_normal((60, 3))
-        np.testing.assert_allclose(op.matmul(V), K @ V, rtol=1e-12)
-        np.testing.assert_allclose(op.diagonal(), np.diag(K), rtol=1e-13)
+    with distributed.Client(cluster) as client:
+        for kern, inputs in cases:
+            K = kern.matrix(inputs)
+            op = DaskOperator(client, inputs, kern)
+            V = np.random.default_rng(1).standard_normal((len(inputs), 3))
+            np.testing.assert_allclose(op.matmul(V), K @ V, rtol=1e-12, atol=1e-12 * np.abs(K @ V).max())
+            np.testing.assert_allclose(op.diagonal(), np.diag(K), rtol=1e-13)
     cluster.close()
 
 
