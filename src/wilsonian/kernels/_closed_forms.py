@@ -18,8 +18,9 @@ cancellation:
   for GELU and the Gaussian,
 - √(1 − ρ²) = √((1 − ρ)(1 + ρ)),
 
-with s = √q, s' = √q', ρ = c/(s s') ∈ [−1, 1] (ρ = 0 where s s' = 0). No ``fastmath``: the
-results do not depend on how the loops are vectorized.
+with s = √q, s' = √q', ρ = c/(s s') ∈ [−1, 1] (ρ = 0 where s s' = 0). The compiled loops use
+no ``fastmath`` (the same numbers vectorized or not); NumPy's arccos/arctan/exp may differ
+by an ulp or so between CPUs (SIMD or scalar implementations).
 """
 
 from __future__ import annotations
@@ -44,8 +45,8 @@ def _prepare(code, prm, s1, s2, rho, w1, w2):
         bb = prm[1] * prm[1]
         for t in range(n):
             ss = s1[t] * s2[t]
-            d = 1.0 + 2.0 * bb * (s1[t] * s1[t] + s2[t] * s2[t]) + 4.0 * bb * bb * ss * ss * (1.0 - rho[t]) * (1.0 + rho[t])
-            root = math.sqrt(d)
+            sd2 = ss * ss * (1.0 - rho[t]) * (1.0 + rho[t])          # q q' (1 − ρ²)
+            root = math.sqrt(1.0 + 2.0 * bb * (s1[t] * s1[t] + s2[t] * s2[t]) + 4.0 * bb * bb * sd2)
             w2[t] = root
             w1[t] = 2.0 * bb * rho[t] * ss / root
     elif code == GELU:         # w1 = c/δ, w2 = δ
@@ -112,7 +113,8 @@ def _finish(code, prm, poly, s1, s2, rho, w1, w2, e, de, need_de):
         aa, b = prm[0] * prm[0], prm[1]
         for t in range(n):
             ss = s1[t] * s2[t]
-            det = 1.0 - 2.0 * b * (s1[t] * s1[t] + s2[t] * s2[t]) + 4.0 * b * b * ss * ss * (1.0 - rho[t]) * (1.0 + rho[t])
+            sd2 = ss * ss * (1.0 - rho[t]) * (1.0 + rho[t])          # q q' (1 − ρ²)
+            det = 1.0 - 2.0 * b * (s1[t] * s1[t] + s2[t] * s2[t]) + 4.0 * b * b * sd2
             root = math.sqrt(det)
             e[t] = aa / root
             de[t] = 4.0 * aa * b * b * rho[t] * ss / (det * root)

@@ -347,7 +347,7 @@ def _build(name: str, p: dict[str, Any]) -> dict[str, Any]:
 
 def _check_value(name: str, spec: _Param, value: Any) -> Any:
     """One parameter value, converted (str from the command line, or a number) and checked."""
-    want = f"an integer" if spec.integer else "a number"
+    want = "an integer" if spec.integer else "a number"
     raw = value
     if isinstance(value, str):
         try:

@@ -52,8 +52,7 @@ shared 2-core AMD EPYC (Zen 4) with benchmarks/bench_conv.py, ReLU, L = 2, 3×3 
 from __future__ import annotations
 
 import math
-import queue
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from numbers import Integral, Real
 from typing import Any
 
@@ -218,7 +217,6 @@ class ConvKernel:
     bias_var: float = 0.0
     activation_params: tuple = ()
     channels_first: bool = False
-    _act: Activation = field(init=False, repr=False, compare=False, default=None)
 
     def __post_init__(self) -> None:
         shape = _check_image_shape(self.image_shape)
@@ -253,6 +251,11 @@ class ConvKernel:
         set_(self, "filter_size", f)
         set_(self, "weight_var", _check_real("weight_var", self.weight_var, True))
         set_(self, "bias_var", _check_real("bias_var", self.bias_var, False))
+
+    @property
+    def activation_object(self) -> Activation:
+        """The resolved :class:`~wilsonian.kernels.activations.Activation`."""
+        return self._act
 
     # ------------------------------------------------------------------ the protocol
     def as_dict(self) -> dict[str, Any]:

@@ -74,7 +74,7 @@ from __future__ import annotations
 
 import math
 import queue
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from numbers import Integral, Real
 from typing import Any
 
@@ -469,7 +469,6 @@ class KernelSpec:
     weight_var: float = 2.0
     bias_var: float = 0.0
     activation_params: tuple = ()
-    _act: Activation = field(init=False, repr=False, compare=False, default=None)
 
     def __post_init__(self) -> None:
         _check_kind(self.kind)
