@@ -62,6 +62,29 @@ class Pool:
     def dim(self) -> int:
         return int(self.X.shape[1])
 
+    @property
+    def image_shape(self) -> tuple[int, int, int] | None:
+        """(H, W, C) of the images the rows of ``X`` were flattened from; None if not images.
+
+        Read from ``meta["input_shape"]``: (H, W) images (MNIST, Fashion-MNIST, digits) have
+        C = 1; CIFAR-10 rows are (C, H, W) (see :attr:`channels_first`); other 3-D inputs
+        (an ``.npz`` of shape (n, H, W, C)) are taken as channels last. 1-D inputs (the
+        gaussian dataset) are not images. A convolutional kernel needs this shape.
+        """
+        shape = self.meta.get("input_shape")
+        if not shape or len(shape) not in (2, 3) or int(np.prod(shape)) != self.dim:
+            return None
+        if len(shape) == 2:
+            return int(shape[0]), int(shape[1]), 1
+        if self.channels_first:
+            return int(shape[1]), int(shape[2]), int(shape[0])
+        return int(shape[0]), int(shape[1]), int(shape[2])
+
+    @property
+    def channels_first(self) -> bool:
+        """True when the rows of ``X`` are flattened (C, H, W) images (CIFAR-10's layout)."""
+        return self.meta.get("dataset") == "cifar10" and len(self.meta.get("input_shape") or ()) == 3
+
 
 # --------------------------------------------------------------------------- preprocessing
 
