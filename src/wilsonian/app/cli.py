@@ -85,12 +85,32 @@ def _add_data_options(p: argparse.ArgumentParser, *, dataset_default: str | None
 
 
 def _add_kernel_options(p: argparse.ArgumentParser) -> None:
+    from wilsonian.kernels import ACTIVATIONS
+
     g = p.add_argument_group("kernel")
-    g.add_argument("--kernel", default="nngp", help="nngp or ntk (default: %(default)s)")
-    g.add_argument("--activation", default="relu", help="relu or erf (default: %(default)s)")
-    g.add_argument("--depth", type=int, default=2, help="hidden layers L (default: %(default)s)")
+    g.add_argument("--kernel", default="nngp", help="nngp, ntk, or precomputed (with --kernel-file) (default: %(default)s)")
+    g.add_argument("--activation", default="relu", help=f"{', '.join(ACTIVATIONS)} (default: %(default)s)")
+    g.add_argument("--activation-param", dest="activation_params", action="append", metavar="NAME=VALUE",
+                   help="a parameter of the activation, repeatable: slope (leaky-relu), a and b (abrelu, gaussian, "
+                        "exp; a, b, c for erf, sin, cos), degree (rectified-monomial, monomial), points (the "
+                        "quadrature of tanh and sigmoid)")
+    g.add_argument("--architecture", default="fc", help="fc (fully connected) or conv (a CNN on the images) "
+                                                        "(default: %(default)s)")
+    g.add_argument("--filter", type=int, default=3, help="conv: f × f filters (default: %(default)s)")
+    g.add_argument("--padding", default="same", help="conv: same or valid (default: %(default)s)")
+    g.add_argument("--readout", default="flatten", help="conv: flatten (a dense readout over positions) or gap "
+                                                        "(global average pooling; quadratic in positions) "
+                                                        "(default: %(default)s)")
+    g.add_argument("--depth", type=int, default=2, help="hidden layers L (conv: convolutional layers) "
+                                                        "(default: %(default)s)")
     g.add_argument("--weight-var", type=float, default=2.0, help="σ_w² (default: %(default)s)")
     g.add_argument("--bias-var", type=float, default=0.0, help="σ_b² (default: %(default)s)")
+    g.add_argument("--kernel-file", help="--kernel precomputed: an N × N .npy in the pool's order, or an .npz with K "
+                                         "(and optionally X, checked to be the pool's rows)")
+    g.add_argument("--symmetry-tol", type=float, default=1e-8,
+                   help="--kernel-file: largest |K − Kᵀ|/max|K| accepted (default: %(default)g)")
+    g.add_argument("--psd-tol", type=float, default=1e-8,
+                   help="--kernel-file: smallest eigenvalue accepted, as a fraction of −λ_1 (default: %(default)g)")
 
 
 def _add_learning_options(p: argparse.ArgumentParser, *, trials: int = 20) -> None:
@@ -200,6 +220,8 @@ def _option_values(args: argparse.Namespace, names) -> dict:
     if isinstance(values.get("ridge"), tuple):  # --ridge: one value, or several
         ridges = values["ridge"]
         values["ridge"], values["ridges"] = ridges[0], (ridges if len(ridges) > 1 else None)
+    if isinstance(values.get("activation_params"), list):
+        values["activation_params"] = tuple(values["activation_params"])
     return values
 
 

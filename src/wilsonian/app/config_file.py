@@ -27,7 +27,7 @@ def _kind(annotation: str) -> tuple[str, bool]:
     optional = text.endswith("|None")
     base = text[: -len("|None")] if optional else text
     kinds = {"int": "int", "float": "float", "str": "str", "bool": "bool",
-             "tuple[int,...]": "ints", "tuple[float,...]": "floats"}
+             "tuple[int,...]": "ints", "tuple[float,...]": "floats", "tuple[str,...]": "strs"}
     if base not in kinds:
         raise TypeError(f"unsupported option type {annotation!r}")
     return kinds[base], optional
@@ -94,11 +94,11 @@ def coerce(path: Path | str, name: str, value: Any, kind: str, optional: bool) -
         if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
             raise WilsonianError(f"{where} must be a finite number, got {value!r}")
         return float(value)
-    element = "int" if kind == "ints" else "float"
-    if isinstance(value, (int, float)) and not isinstance(value, bool):
+    element = {"ints": "int", "floats": "float", "strs": "str"}[kind]
+    if isinstance(value, (int, float, str)) and not isinstance(value, bool):
         value = [value]
     if not isinstance(value, list) or not value:
-        raise WilsonianError(f"{where} must be a non-empty list of numbers, got {value!r}")
+        raise WilsonianError(f"{where} must be a non-empty list, got {value!r}")
     return tuple(coerce(path, name, v, element, False) for v in value)
 
 
