@@ -13,7 +13,7 @@ def numbers(path):
     """results.json without the options that only say where and how loudly a run wrote."""
     results = json.loads(Path(path).read_text())
     for key in ("out", "quiet", "cache_dir", "no_cache"):
-        results["config"].pop(key)
+        results["config"].pop(key, None)
     return results
 
 from wilsonian.app.cli import main
@@ -135,7 +135,8 @@ BAD = [
     (["--n-pool", "100000"], "pool"),
     (["--depth", "-1"], "depth"),
     (["--weight-var", "-2"], "weight"),
-    (["--activation", "tanh"], "activation"),
+    (["--activation", "swish"], "activation"),
+    (["--activation", "leaky-relu"], "slope"),
     (["--kernel", "rbf"], "kind"),
     (["--split", "validation"], "split"),
     (["--bogus-option"], "unrecognized"),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+import io
 import json
 import pickle
 import struct
@@ -285,18 +286,27 @@ def test_default_classes():
     [
         ("8,8", "same"),
         (("ship", 8), "same"),
-        ("1,2,3", "exactly two"),
-        ((1,), "exactly two"),
-        ("1,", "exactly two"),
+        (("1,2,3", "binary"), "exactly two"),  # three classes are one-hot targets, not binary
+        ((1,), "two or more"),
+        ("1,", "two or more"),
         ("dragon,ship", "unknown class 'dragon'"),
         ((0, 10), "unknown class 10"),
         ((True, 1), "unknown class"),
-        (3.5, "pair"),
+        (3.5, "two or more"),
     ],
 )
 def test_bad_classes(classes, match):
+    targets = None
+    if isinstance(classes, tuple) and classes[-1] == "binary":
+        classes, targets = classes[0], "binary"
     with pytest.raises(WilsonianError, match=match):
-        resolve_classes("cifar10", classes)
+        resolve_classes("cifar10", classes, targets=targets)
+
+
+def test_several_classes_and_all():
+    assert resolve_classes("cifar10", "1,2,3") == ((1, 2, 3), ("automobile", "bird", "cat"))
+    values, names = resolve_classes("digits", "all")
+    assert values == tuple(range(10)) and names == tuple(str(i) for i in range(10))
 
 
 def test_unknown_class_in_pool():
@@ -631,3 +641,397 @@ def test_real_fashion_mnist_default_task():
     assert np.count_nonzero(pool.y > 0) == np.count_nonzero(pool.y < 0) == 6000
     np.testing.assert_allclose(np.linalg.norm(pool.X, axis=1), 1.0, atol=1e-12)
     assert pool.meta["data_dir"] == str(FASHION_DIR)
+
+
+# --------------------------------------------------------------------------- hostile files
+# Each hostile input must give a WilsonianError (the CLI's one-line `error:`) and leave the
+# folder it was read from exactly as it was.
+
+
+def snapshot(directory: Path) -> dict[str, tuple[int, int]]:
+    """Every path under ``directory`` with its size and modification time."""
+    return {str(p.relative_to(directory)): (p.lstat().st_size, p.lstat().st_mtime_ns)
+            for p in sorted(directory.rglob("*"))}
+
+
+def idx_header(type_code: int, dims) -> bytes:
+    return struct.pack(">BBBB", 0, 0, type_code, len(dims)) + struct.pack(f">{len(dims)}I", *dims)
+
+
+class CountingReader:
+    """A binary stream that counts what is read through it."""
+
+    def __init__(self, raw):
+        self.raw, self.delivered = raw, 0
+
+    def read(self, n=-1):
+        data = self.raw.read(n)
+        self.delivered += len(data)
+        return data
+
+    def readinto(self, buffer):
+        n = self.raw.readinto(buffer)
+        self.delivered += n or 0
+        return n
+
+
+def test_gzip_bomb_is_not_decompressed_beyond_its_header(tmp_path):
+    from wilsonian.data.idx import read_idx_stream
+
+    declared = idx_header(0x08, (10, 4, 4))  # 160 bytes of data announced
+    bomb = gzip.compress(declared + bytes(64 << 20), compresslevel=9)  # then 64 MiB of zeros
+    compressed = io.BytesIO(bomb)
+    stream = CountingReader(gzip.GzipFile(fileobj=compressed, mode="rb"))
+    with pytest.raises(WilsonianError, match="unexpected bytes after the 160 bytes"):
+        read_idx_stream(stream, "bomb")
+    assert stream.delivered <= len(declared) + 160 + 1
+    assert compressed.tell() < len(bomb) // 4  # most of the compressed bomb was never read
+
+    path = tmp_path / "train-images-idx3-ubyte.gz"
+    path.write_bytes(bomb)
+    before = snapshot(tmp_path)
+    with pytest.raises(WilsonianError, match="train-images-idx3-ubyte.gz.*unexpected bytes"):
+        read_idx(path)
+    assert snapshot(tmp_path) == before
+
+
+@pytest.mark.parametrize("compress", [True, False])
+@pytest.mark.parametrize("dims", [(1 << 31, 1 << 31, 1), (0xFFFFFFFF, 0xFFFFFFFF, 0xFFFFFFFF)])
+def test_idx_absurd_dims_refused_before_reading(tmp_path, compress, dims):
+    path = tmp_path / ("x-idx3-ubyte" + (".gz" if compress else ""))
+    content = idx_header(0x08, dims) + bytes(100)
+    path.write_bytes(gzip.compress(content) if compress else content)
+    before = snapshot(tmp_path)
+    with pytest.raises(WilsonianError, match=r"announces dims|truncated"):
+        read_idx(path)
+    assert snapshot(tmp_path) == before
+
+
+def test_idx_raw_size_checked_against_header_before_reading(tmp_path):
+    # A raw file is compared with its header through its size: no data is read at all.
+    path = tmp_path / "x-idx3-ubyte"
+    path.write_bytes(idx_header(0x08, (1000, 28, 28)) + bytes(10))
+    with pytest.raises(WilsonianError, match=r"truncated.*784000 bytes of data.*only 10"):
+        read_idx(path)
+    path.write_bytes(idx_header(0x08, (1, 2, 2)) + bytes(4 + 3))
+    with pytest.raises(WilsonianError, match="3 unexpected bytes"):
+        read_idx(path)
+
+
+@pytest.mark.parametrize("content, match", [
+    (b"", "truncated"),
+    (b"\x00\x00\x08", "truncated"),
+    (b"\x00\x00\x08\x03\x00\x00", "truncated inside its header"),
+    (b"\x00\x00\x08\x28" + bytes(4 * 40) + b"\x01", "40 dimensions"),
+    (b"\x00\x00\x08\x00", "not an IDX file"),
+    (b"\x00\x00\x07\x01\x00\x00\x00\x01\x00", "not an IDX file"),
+    (b"\x1f\x8b\x08\x00garbage", "not an IDX file"),
+    (bytes(range(256)) * 4, "not an IDX file"),
+])
+def test_idx_garbage_and_truncated_headers(tmp_path, content, match):
+    with pytest.raises(WilsonianError, match=match):
+        parse_idx(content)
+    path = tmp_path / "x-idx1-ubyte"
+    path.write_bytes(content)
+    with pytest.raises(WilsonianError, match=match):
+        read_idx(path)
+    path = tmp_path / "x-idx1-ubyte.gz"
+    path.write_bytes(gzip.compress(content))
+    with pytest.raises(WilsonianError, match=match):
+        read_idx(path)
+
+
+def test_idx_gz_that_is_not_gzip_or_is_cut(tmp_path):
+    path = tmp_path / "train-images-idx3-ubyte.gz"
+    path.write_bytes(b"this is not gzip data at all")
+    with pytest.raises(WilsonianError, match="not a valid gzip file"):
+        read_idx(path)
+    whole = gzip.compress(idx_bytes(np.ones((50, 4, 4))))
+    path.write_bytes(whole[: len(whole) // 2])
+    with pytest.raises(WilsonianError, match="truncated"):
+        read_idx(path)
+    corrupted = bytearray(whole)
+    corrupted[-8] ^= 0xFF  # the CRC-32 of the data
+    path.write_bytes(bytes(corrupted))
+    with pytest.raises(WilsonianError, match="gzip"):
+        read_idx(path)
+
+
+def test_idx_folder_or_empty_data_set(tmp_path):
+    (tmp_path / "folder").mkdir()
+    with pytest.raises(WilsonianError, match="is a folder"):
+        read_idx(tmp_path / "folder")
+    make_idx_dir(tmp_path / "empty", n_train=0, n_test=0)
+    with pytest.raises(WilsonianError):
+        build_pool("mnist", data_dir=tmp_path / "empty")
+
+
+def test_idx_big_endian_types_come_back_native():
+    values = np.array([[1.5, -2.0], [3.25, 1e300]])
+    data = idx_header(0x0E, values.shape) + values.astype(">f8").tobytes()
+    from wilsonian.data.idx import read_idx_stream
+
+    _, array = read_idx_stream(io.BytesIO(data))
+    assert array.dtype == np.float64 and array.dtype.isnative
+    np.testing.assert_array_equal(array, values)
+
+
+# CIFAR-10 batches whose pickles try to run code, or to make NumPy allocate far more than
+# the file holds.
+
+
+class _RunsCommand:
+    def __init__(self, function, *args):
+        self.function, self.args = function, args
+
+    def __reduce__(self):
+        return self.function, self.args
+
+
+def _evil_pickles(marker: Path) -> dict[str, bytes]:
+    import builtins
+    import os
+    import subprocess
+
+    command = f"touch {marker}"
+    code = f"open({str(marker)!r}, 'w').close()"
+    return {
+        "os.system, protocol 2": pickle.dumps(_RunsCommand(os.system, command), protocol=2),
+        "os.system, protocol 4": pickle.dumps({b"data": _RunsCommand(os.system, command)},
+                                              protocol=4),
+        "builtins.exec": pickle.dumps(_RunsCommand(builtins.exec, code), protocol=2),
+        "builtins.eval": pickle.dumps(_RunsCommand(builtins.eval, code), protocol=0),
+        "subprocess.Popen": pickle.dumps(_RunsCommand(subprocess.Popen, ["touch", str(marker)])),
+        "GLOBAL opcode": b"cposix\nsystem\n(S'" + command.encode() + b"'\ntR.",
+        "numpy.load": pickle.dumps(_RunsCommand(np.load, str(marker)), protocol=2),
+        "getattr on an allowed global": b"\x80\x02cbuiltins\ngetattr\ncnumpy\nndarray\n"
+                                        b"X\x07\x00\x00\x00__new__\x86R.",
+        "_codecs.encode with a codec import": b"\x80\x02c_codecs\nencode\nX\x03\x00\x00\x00abc"
+                                              b"X\x0a\x00\x00\x00zlib_codec\x86R.",
+    }
+
+
+@pytest.mark.parametrize("which", list(_evil_pickles(Path("m"))))
+def test_cifar_pickles_that_run_code_are_refused(tmp_path, which):
+    marker = tmp_path / "code-ran"
+    directory = tmp_path / "cifar-10-batches-py"
+    make_cifar_dir(tmp_path)
+    (directory / "data_batch_1").write_bytes(_evil_pickles(marker)[which])
+    before = snapshot(tmp_path)
+    with pytest.raises(WilsonianError, match="is not allowed|only for Latin-1"):
+        build_pool("cifar10", data_dir=tmp_path)
+    with pytest.raises(WilsonianError, match="is not allowed|only for Latin-1"):
+        safe_unpickle(directory / "data_batch_1")
+    assert not marker.exists()
+    assert snapshot(tmp_path) == before
+
+
+def test_cifar_forged_array_larger_than_its_file_is_refused(tmp_path):
+    # numpy.ndarray((100000, 3072), "u1") costs 40 bytes of pickle and 307 MB of memory.
+    huge = (b"cnumpy\nndarray\n" + b"J\xa0\x86\x01\x00M\x00\x0c\x86"
+            + b"X\x02\x00\x00\x00u1\x86R")
+    forged = b"\x80\x02}(U\x04data" + huge + b"U\x06labels]u."
+    path = tmp_path / "data_batch_1"
+    path.write_bytes(forged)
+    with pytest.raises(WilsonianError, match="larger than the file"):
+        read_cifar10_batch(path)
+
+
+def test_cifar_oversized_ragged_and_garbage_batches(tmp_path):
+    path = tmp_path / "data_batch_1"
+    data = np.ones((2, 3072), dtype=np.uint8)
+    path.write_bytes(pickle.dumps({b"data": data, b"labels": [[1, 2], [3]]}, protocol=2))
+    with pytest.raises(WilsonianError, match="labels"):
+        read_cifar10_batch(path)
+    path.write_bytes(pickle.dumps({b"data": data, b"labels": [1, 2]}, protocol=2))
+    with pytest.raises(WilsonianError, match="larger than 100 bytes"):
+        safe_unpickle(path, max_bytes=100)
+    assert read_cifar10_batch(path)[1].tolist() == [1, 2]
+    for garbage in (b"", b"\x80\x02", b"\x80\x05\x95\xff\xff\xff\xff\xff\xff\xff\x7f", bytes(range(256))):
+        path.write_bytes(garbage)
+        with pytest.raises(WilsonianError, match="data_batch_1"):
+            read_cifar10_batch(path)
+    (tmp_path / "folder").mkdir()
+    with pytest.raises(WilsonianError, match="is a folder"):
+        read_cifar10_batch(tmp_path / "folder")
+
+
+# .npz files that are not what --data-file needs.
+
+
+def _npz_members(path: Path, members: dict[str, bytes]) -> None:
+    import zipfile
+
+    with zipfile.ZipFile(path, "w") as archive:
+        for name, data in members.items():
+            archive.writestr(name, data)
+
+
+def _npy(array: np.ndarray) -> bytes:
+    buffer = io.BytesIO()
+    np.save(buffer, array, allow_pickle=True)
+    return buffer.getvalue()
+
+
+def _forged_npy(shape, dtype="<f8", data=b"\x00" * 16) -> bytes:
+    header = repr({"descr": dtype, "fortran_order": False, "shape": shape}).encode()
+    header += b" " * (63 - (10 + len(header)) % 64) + b"\n"
+    return b"\x93NUMPY\x01\x00" + struct.pack("<H", len(header)) + header + data
+
+
+def _write_hostile_npz(path: Path, kind: str) -> Path:
+    X, y = np.ones((4, 3)), np.array([0, 1, 0, 1])
+    if kind == "npy instead of npz":
+        path = path.with_suffix(".npy")
+        np.save(path, X)
+    elif kind == "text file":
+        path.write_text("X,y\n1,2\n")
+    elif kind == "empty file":
+        path.write_bytes(b"")
+    elif kind == "truncated zip":
+        np.savez(path, X=X, y=y)
+        path.write_bytes(path.read_bytes()[:200])
+    elif kind == "corrupt compressed member":
+        np.savez_compressed(path, X=np.arange(4000.0).reshape(1000, 4), y=np.zeros(1000))
+        data = bytearray(path.read_bytes())
+        data[200:260] = bytes(60)
+        path.write_bytes(bytes(data))
+    elif kind == "object X":
+        _npz_members(path, {"X.npy": _npy(np.array([[{}], [None]], dtype=object)),
+                            "y.npy": _npy(np.array([0, 1]))})
+    elif kind == "wrong keys":
+        np.savez(path, inputs=X, labels=y)
+    elif kind == "NaN in y":
+        np.savez(path, X=X, y=np.array([0.0, np.nan, 1.0, 0.0]))
+    elif kind == "inf in X":
+        X[1, 2] = np.inf
+        np.savez(path, X=X, y=y)
+    elif kind == "X 1-D":
+        np.savez(path, X=np.ones(4), y=y)
+    elif kind == "y 2-D":
+        np.savez(path, X=X, y=y.reshape(4, 1, 1))  # (n, C) is a regression target; 3-D is not
+    elif kind == "y length differs":
+        np.savez(path, X=X, y=y[:3])
+    elif kind == "no rows":
+        np.savez(path, X=np.ones((0, 3)), y=np.array([], dtype=int))
+    elif kind == "no features":
+        np.savez(path, X=np.ones((4, 0)), y=y)
+    elif kind == "complex X":
+        np.savez(path, X=X + 1j, y=y)
+    elif kind == "structured y":
+        np.savez(path, X=X, y=np.zeros(4, dtype=[("a", "i4"), ("b", "f8")]))
+    elif kind == "header larger than data":
+        _npz_members(path, {"X.npy": _forged_npy((1 << 20, 1 << 20)), "y.npy": _npy(y)})
+    elif kind == "garbage npy header":
+        _npz_members(path, {"X.npy": b"\x93NUMPY\x01\x00\x10\x00{'descr': os.sy}\n",
+                            "y.npy": _npy(y)})
+    else:  # pragma: no cover
+        raise AssertionError(kind)
+    return path
+
+
+HOSTILE_NPZ = {
+    "npy instead of npz": r"is a \.npy file.*numpy\.savez",
+    "text file": r"is not an \.npz file holding arrays X",
+    "empty file": r"is not an \.npz file",
+    "truncated zip": r"not a readable \.npz",
+    "corrupt compressed member": r"not a readable \.npz",
+    "object X": "without pickle",
+    "wrong keys": r"lacks array\(s\) X, y.*it has: inputs, labels",
+    "NaN in y": "1 NaN or infinite label",
+    "inf in X": "1 NaN or infinite value",
+    "X 1-D": "at least 2",
+    "y 2-D": "must be 1-D",
+    "y length differs": r"different lengths \(4 vs 3\)",
+    "no rows": "empty",
+    "no features": "no values",
+    "complex X": "numeric array",
+    "structured y": "use integer, float or string labels",
+    "header larger than data": "corrupt: its header announces",
+    "garbage npy header": r"not a readable \.npz",
+}
+
+
+@pytest.mark.parametrize("kind", list(HOSTILE_NPZ))
+def test_hostile_npz_files(tmp_path, kind):
+    path = _write_hostile_npz(tmp_path / "data.npz", kind)
+    before = snapshot(tmp_path)
+    with pytest.raises(WilsonianError, match=HOSTILE_NPZ[kind]) as info:
+        build_pool("npz", data_file=path, classes="0,1")
+    assert str(path) in str(info.value) and "\n" not in str(info.value)
+    assert snapshot(tmp_path) == before
+
+
+def test_npz_folder_unreadable_and_too_large(tmp_path, monkeypatch):
+    import os
+
+    from wilsonian.data import sources
+
+    with pytest.raises(WilsonianError, match="is a folder"):
+        build_pool("npz", data_file=tmp_path)
+    path = tmp_path / "ok.npz"
+    np.savez(path, X=np.ones((4, 3)), y=np.array([0, 1, 0, 1]))
+    monkeypatch.setattr(sources, "_physical_memory", lambda: 100)
+    with pytest.raises(WilsonianError, match="more than this machine's"):
+        build_pool("npz", data_file=path, classes="0,1")
+    monkeypatch.undo()
+    if os.geteuid() != 0:  # root reads any file
+        path.chmod(0)
+        try:
+            with pytest.raises(WilsonianError, match="cannot read the data file.*ermission"):
+                build_pool("npz", data_file=path, classes="0,1")
+        finally:
+            path.chmod(0o644)
+    assert build_pool("npz", data_file=path, classes="0,1").n == 4
+
+
+def test_cli_npy_as_npz_is_a_one_line_error(tmp_path, capsys):
+    from wilsonian.app.cli import main
+
+    np.save(tmp_path / "x.npy", np.ones((4, 3)))
+    code = main(["run", "--dataset", "npz", "--data-file", str(tmp_path / "x.npy"),
+                 "--out", str(tmp_path / "out"), "--no-cache", "--quiet"])
+    err = capsys.readouterr().err
+    assert code == 2 and err.startswith("error: ") and "x.npy" in err
+    assert len(err.strip().splitlines()) == 1 and "Traceback" not in err
+    assert not (tmp_path / "out").exists()
+
+
+def test_paths_too_long_or_unresolvable_are_one_line_errors(tmp_path):
+    long = tmp_path / ("x" * 300)
+    for kwargs in ({"data_file": str(long) + ".npz"}, {"data_dir": long}):
+        dataset = "npz" if "data_file" in kwargs else "mnist"
+        with pytest.raises(WilsonianError, match="too long; the name or path is too long"):
+            build_pool(dataset, **kwargs)
+    with pytest.raises(WilsonianError, match="too long"):
+        build_pool("cifar10", data_dir=long)
+    with pytest.raises(WilsonianError, match="cannot use the data directory"):
+        build_pool("mnist", data_dir="~no-such-user-wilsonian/mnist")
+
+
+@pytest.mark.parametrize("dataset", ["npz", "mnist", "cifar10"])
+def test_unreadable_files_name_the_file_and_the_cause(tmp_path, monkeypatch, dataset):
+    import builtins
+    import errno
+
+    from wilsonian.data import cifar, idx, sources
+
+    if dataset == "npz":
+        np.savez(tmp_path / "d.npz", X=np.ones((4, 3)), y=np.array([0, 1, 0, 1]))
+        kwargs, module, victim = {"data_file": tmp_path / "d.npz", "classes": "0,1"}, sources, "d.npz"
+    elif dataset == "mnist":
+        make_idx_dir(tmp_path, compress=False)
+        kwargs, module, victim = {"data_dir": tmp_path}, idx, "train-images-idx3-ubyte"
+    else:
+        make_cifar_dir(tmp_path)
+        kwargs, module, victim = {"data_dir": tmp_path}, cifar, "data_batch_1"
+
+    def denied(path, *args, **kw):
+        if Path(path).name == victim:
+            raise PermissionError(errno.EACCES, "Permission denied", str(path))
+        return builtins.open(path, *args, **kw)
+
+    monkeypatch.setattr(module, "open", denied, raising=False)
+    with pytest.raises(WilsonianError, match=rf"cannot read.*{victim}': Permission denied; "
+                                             "check the permissions"):
+        build_pool(dataset, **kwargs)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -22,7 +23,10 @@ def every_figure(tmp_path_factory):
     config = RunConfig(etas=(5, 10, 20, 40), trials=3, quiet=True, no_cache=True, nongaussian=True,
                        out=str(tmp_path_factory.mktemp("out")))
     result = run(config)
+    sweep = run(replace(config, ridges=(1e-8, 1e-3, 1e-1), nongaussian=False))
     lc = result.results["learning_curve"]
+    tables = [p.compare(c) for p, c in zip(sweep.predictions, sweep.curves)]
+    rows = [{"point": {"ridge": r}, "table": t} for r, t in zip(sweep.config.ridge_values, tables)]
     theory = result.theory
     rng = np.random.default_rng(3)
     phi = np.column_stack([rng.standard_normal(2000), rng.standard_t(3, 2000), rng.standard_cauchy(2000),
@@ -34,6 +38,9 @@ def every_figure(tmp_path_factory):
                                              label="a label"),
         "rg_flow": learning.rg_flow_figure(theory, lc, label="a label"),
         "learnability": learning.learnability_figure(theory, lc),
+        "ridge_sweep": learning.ridge_sweep_figure(tables, sweep.config.ridge_values, sweep.results.get("evidence"),
+                                                   label="a label"),
+        "sweep_flow": plots.sweep_flow_figure(rows, title="flow"),
         "nongaussian": plots.nongaussian_figure(result.extras["nongaussian"]),
         "fig1": plots.fig1_figure([("task a", lc), ("task b", lc)], title="Fig. 1"),
         "fig4": plots.fig4_figure([("task a", lc, by_t), ("task b", lc, by_t)], (0.5,), title="Fig. 4"),

@@ -274,7 +274,7 @@ def test_other_dtypes_and_layouts_are_accepted():
         (np.zeros((0, 0)), np.ones(0), {}, "square"),
         (np.eye(3) * (1 + 1j), np.ones(3), {}, "real"),
         (np.eye(3), np.ones(4), {}, "shape"),
-        (np.eye(3), np.ones((3, 1)), {}, "shape"),
+        (np.eye(3), np.ones((3, 1, 1)), {}, "shape"),  # (N, C) is a target with C outputs
         (np.diag([1.0, np.nan, 1.0]), np.ones(3), {}, "NaN"),
         (np.diag([1.0, np.inf, 1.0]), np.ones(3), {}, "NaN"),
         (np.eye(3), np.array([1.0, np.inf, 0.0]), {}, "NaN"),

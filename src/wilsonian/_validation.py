@@ -40,10 +40,11 @@ def as_inputs(X: Any, name: str = "X", *, min_rows: int = 1) -> np.ndarray:
 
 
 def as_targets(y: Any, n: int, name: str = "y") -> np.ndarray:
-    """``y`` as a finite float64 array of shape (n,)."""
+    """``y`` as a finite float64 array of shape (n,), or (n, C) for a target with C outputs."""
     arr = np.asarray(y)
-    if arr.dtype.kind not in "biuf" or arr.shape != (n,):
-        raise WilsonianError(f"{name} must be a real array of shape ({n},) matching the pool, got {arr.shape}.")
+    if arr.dtype.kind not in "biuf" or arr.ndim not in (1, 2) or arr.shape[0] != n or 0 in arr.shape:
+        raise WilsonianError(f"{name} must be a real array of shape ({n},) or ({n}, C) matching the pool, "
+                             f"got {arr.shape}.")
     arr = np.asarray(arr, dtype=np.float64)
     if not np.isfinite(arr).all():
         raise WilsonianError(f"{name} contains NaN or infinite values; clean the targets.")
@@ -126,3 +127,27 @@ def check_tile(tile: Any) -> int | None:
     if tile is not None and (isinstance(tile, bool) or not isinstance(tile, Integral) or tile < 1):
         raise WilsonianError(f"tile must be a positive number of rows or None, got {tile!r}.")
     return None if tile is None else int(tile)
+
+
+#: Largest ridge, weight or bias variance accepted: beyond it squares of kernel-scale sums
+#: overflow float64 (1e308) on the way to the learning-curve errors.
+MAX_SCALE = 1e100
+
+
+def physical_memory() -> int | None:
+    """Bytes of physical memory on this machine, or None where it cannot be read."""
+    import os
+
+    try:
+        return int(os.sysconf("SC_PAGE_SIZE")) * int(os.sysconf("SC_PHYS_PAGES"))
+    except (AttributeError, ValueError, OSError):
+        return None
+
+
+def check_memory(nbytes: float, what: str, hint: str) -> None:
+    """Refuse, before starting, work whose arrays alone would not fit in physical memory."""
+    total = physical_memory()
+    if total is not None and nbytes > 0.9 * total:
+        raise WilsonianError(
+            f"{what} needs about {nbytes / 2**30:.1f} GiB of memory, more than this machine has "
+            f"({total / 2**30:.1f} GiB); {hint}")

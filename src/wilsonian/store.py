@@ -8,6 +8,7 @@ altered entry is reported, deleted and recomputed, never used.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -15,11 +16,11 @@ import sys
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
 import numpy as np
 
-from wilsonian.atomic import save_npz
+from wilsonian.atomic import remove_stale_temporaries, save_npz
 
 FORMAT_VERSION = 1
 
@@ -52,13 +53,19 @@ def default_cache_dir() -> Path:
 class ArtifactCache:
     """A directory of cached arrays; ``enabled=False`` turns every lookup into a miss.
 
-    ``events`` records what happened ("hit", "miss", "corrupt") per entry, for reporting.
+    ``events`` records what happened ("hit", "miss", "corrupt", "unwritable") per entry, for
+    reporting. A cache that cannot be written (read-only file system, full disk, no
+    permission) is reported once as a warning and the run carries on without it. Entries
+    never hold non-finite values. :meth:`fetch` serialises concurrent computations of one
+    entry with a lock, so a second run waits for the first and reuses its result.
     """
 
     root: Path | None
     enabled: bool = True
     quiet: bool = False
     events: list[dict[str, str]] = field(default_factory=list)
+    writable: bool = True
+    _cleaned: set = field(default_factory=set, repr=False)
 
     def _path(self, kind: str, key: str) -> Path:
         assert self.root is not None
@@ -68,13 +75,18 @@ class ArtifactCache:
         if not self.quiet:
             print(message, file=sys.stderr)
 
-    def load(self, kind: str, key: str) -> dict[str, np.ndarray] | None:
+    def load(self, kind: str, key: str, *, record_miss: bool = True) -> dict[str, np.ndarray] | None:
         """The arrays of a verified entry, or None (missing, disabled or corrupt)."""
         if not self.enabled or self.root is None:
             return None
         path = self._path(kind, key)
-        if not path.exists():
-            self.events.append({"kind": kind, "key": key, "event": "miss"})
+        try:
+            present = path.exists()
+        except OSError:
+            present = False
+        if not present:
+            if record_miss:
+                self.events.append({"kind": kind, "key": key, "event": "miss"})
             return None
         try:
             with np.load(path, allow_pickle=False) as npz:
@@ -96,16 +108,77 @@ class ArtifactCache:
         return arrays
 
     def save(self, kind: str, key: str, **arrays: np.ndarray) -> None:
-        """Write an entry atomically (no-op when disabled)."""
-        if not self.enabled or self.root is None:
+        """Write an entry atomically (no-op when disabled or unwritable; never non-finite data)."""
+        if not self.enabled or self.root is None or not self.writable:
             return
+        for name, array in arrays.items():
+            array = np.asarray(array)
+            if array.dtype.kind in "fc" and not np.all(np.isfinite(array)):
+                self._say(f"warning: not caching {kind} {key[:12]}: its {name} has non-finite values")
+                return
         names = sorted(arrays)
         checksum = np.array(array_digest(*(np.asarray(arrays[n]) for n in names)))
-        save_npz(self._path(kind, key), __checksum__=checksum, **arrays)
+        path = self._path(kind, key)
+        if kind not in self._cleaned:  # temporary files of killed runs (up to 8N² bytes each)
+            self._cleaned.add(kind)
+            remove_stale_temporaries(path.parent)
+        try:
+            save_npz(path, __checksum__=checksum, **arrays)
+        except OSError as exc:
+            self._unwritable(exc)
+
+    def _unwritable(self, exc: OSError) -> None:
+        self.writable = False
+        self.events.append({"kind": "cache", "key": "", "event": "unwritable"})
+        reason = exc.strerror or str(exc)
+        self._say(f"warning: cannot write the cache in {self.root} ({reason}); carrying on without it")
+
+    @contextlib.contextmanager
+    def lock(self, kind: str, key: str) -> Iterator[None]:
+        """An exclusive lock on one entry (a small ``.lock`` file beside it; no lock where
+        the cache cannot be written or ``flock`` does not exist)."""
+        if not self.enabled or self.root is None or not self.writable:
+            yield
+            return
+        try:
+            import fcntl
+        except ImportError:  # pragma: no cover - Windows
+            yield
+            return
+        path = self._path(kind, key).with_suffix(".lock")
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o666)
+        except OSError as exc:
+            self._unwritable(exc)
+            yield
+            return
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            yield
+        finally:
+            os.close(fd)
+
+    def fetch(self, kind: str, key: str, compute) -> dict[str, np.ndarray]:
+        """The entry's arrays: from the cache, or ``compute()`` (a dict of arrays) and saved.
+
+        Concurrent runs computing the same entry are serialised: the second waits for the
+        first and reads its result.
+        """
+        hit = self.load(kind, key)
+        if hit is not None:
+            return hit
+        with self.lock(kind, key):
+            hit = self.load(kind, key, record_miss=False)  # written while we waited?
+            if hit is not None:
+                return hit
+            arrays = compute()
+            self.save(kind, key, **arrays)
+            return arrays
 
     def summary(self) -> dict[str, Any]:
         counts: dict[str, int] = {}
         for e in self.events:
             counts[e["event"]] = counts.get(e["event"], 0) + 1
         return {"root": str(self.root) if self.root else None, "enabled": self.enabled,
-                "events": list(self.events), "counts": counts}
+                "writable": self.writable, "events": list(self.events), "counts": counts}

@@ -16,6 +16,7 @@ from typing import Any
 
 import numpy as np
 
+from wilsonian.errors import WilsonianError
 from wilsonian.operators.base import KernelOperator
 from wilsonian.spectrum import Spectrum
 from wilsonian.store import ArtifactCache, array_digest, artifact_key
@@ -30,8 +31,10 @@ def say(quiet: bool, message: str) -> None:
 class CachedOperator(KernelOperator):
     """An operator whose ``matrix()`` goes through the cache; everything else is delegated."""
 
-    def __init__(self, inner: KernelOperator, cache: ArtifactCache, *, quiet: bool = True, label: str = ""):
+    def __init__(self, inner: KernelOperator, cache: ArtifactCache, *, quiet: bool = True, label: str = "",
+                 cache_matrix: bool = True):
         super().__init__(inner.n)
+        self.cache_matrix = cache_matrix  # False for a matrix the user handed in: no copy of it
         self.inner = inner
         self.cache = cache
         self.quiet = quiet
@@ -60,16 +63,19 @@ class CachedOperator(KernelOperator):
         return {**self.inner.stats(), "matrix_seconds": self.matrix_seconds}
 
     def matrix(self, *, progress: bool = False) -> np.ndarray:
-        key = artifact_key("kernel", **self.cache_key())
-        hit = self.cache.load("kernel", key)
-        if hit is not None:
-            return hit["K"]
-        say(self.quiet, f"kernel: {self.label} on N = {self.n}")
-        t0 = time.perf_counter()
-        K = self.inner.matrix(progress=progress)
-        self.matrix_seconds += time.perf_counter() - t0
-        self.cache.save("kernel", key, K=K)
-        return K
+        def compute() -> dict[str, np.ndarray]:
+            say(self.quiet, f"kernel: {self.label} on N = {self.n}")
+            t0 = time.perf_counter()
+            K = self.inner.matrix(progress=progress)
+            self.matrix_seconds += time.perf_counter() - t0
+            if not np.all(np.isfinite(K)):
+                raise WilsonianError("the kernel matrix has non-finite entries (overflow); lower --weight-var, "
+                                     "--bias-var or --depth. Nothing was cached.")
+            return {"K": K}
+
+        if not self.cache_matrix:
+            return compute()["K"]
+        return self.cache.fetch("kernel", artifact_key("kernel", **self.cache_key()), compute)["K"]
 
 
 def spectrum_to_arrays(spectrum: Spectrum) -> dict[str, np.ndarray]:
@@ -103,16 +109,22 @@ def _plain(value: Any) -> Any:
 
 
 def solve(operator: CachedOperator, solver, y: np.ndarray, cache: ArtifactCache, *,
-          quiet: bool = True) -> tuple[Spectrum, KernelOperator]:
-    """``solver.solve(operator, y)`` through the cache: (spectrum, operator for the learning curves)."""
+          quiet: bool = True, check=None) -> tuple[Spectrum, KernelOperator]:
+    """``solver.solve(operator, y)`` through the cache: (spectrum, operator for the learning curves).
+
+    ``check(spectrum)``, if given, runs on a freshly computed spectrum before it is cached (an
+    exception keeps it out of the cache)."""
     kernel_key = artifact_key("kernel", **operator.cache_key())
     key = artifact_key("spectrum", kernel=kernel_key, solver=solver.cache_key(), targets=array_digest(y))
-    hit = cache.load("spectrum", key)
-    if hit is not None:
-        return spectrum_from_arrays(hit, operator.n), solver.downstream(operator)
-    say(quiet, f"eigensolver: {solver.describe()}, N = {operator.n}")
-    spectrum, downstream = solver.solve(operator, y, progress=not quiet)
-    # The kernel's key in the spectrum's provenance: which cached kernel it belongs to.
-    spectrum = replace(spectrum, meta={**spectrum.meta, "kernel_key": kernel_key})
-    cache.save("spectrum", key, **spectrum_to_arrays(spectrum))
-    return spectrum, downstream
+    solved: dict[str, Any] = {}
+
+    def compute() -> dict[str, np.ndarray]:
+        say(quiet, f"eigensolver: {solver.describe()}, N = {operator.n}")
+        spectrum, solved["downstream"] = solver.solve(operator, y, progress=not quiet)
+        if check is not None:
+            check(spectrum)
+        # The kernel's key in the spectrum's provenance: which cached kernel it belongs to.
+        return spectrum_to_arrays(replace(spectrum, meta={**spectrum.meta, "kernel_key": kernel_key}))
+
+    spectrum = spectrum_from_arrays(cache.fetch("spectrum", key, compute), operator.n)
+    return spectrum, solved.get("downstream") or solver.downstream(operator)

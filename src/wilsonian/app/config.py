@@ -13,12 +13,21 @@ from typing import Any
 import numpy as np
 
 from wilsonian import __version__
-from wilsonian._validation import check_ridge, check_threshold
+from wilsonian._validation import MAX_SCALE, check_memory, check_ridge, check_threshold
 from wilsonian.errors import WilsonianError
 from wilsonian.kernels import KernelSpec
 
 SOLVERS = ("dense", "topk", "dask")
+ARCHITECTURES = ("fc", "conv")
 DEVICES = ("cpu", "cuda")
+#: Options that say where and how loudly a run writes, not what it computes.
+LOCATION_OPTIONS = ("out", "cache_dir", "no_cache", "quiet")
+#: Bounds on sizes: beyond them a run cannot finish on any machine this tool targets.
+MAX_TRIALS = 1_000_000
+MAX_ETA = 1_000_000
+MAX_POOL = 10_000_000
+MAX_DEPTH = 1000
+MAX_RIDGES = 64
 
 
 @dataclass(frozen=True)
@@ -29,15 +38,26 @@ class RunConfig:
     data_dir: str | None = None
     data_file: str | None = None
     classes: str | None = None
+    targets: str | None = None
     split: str = "train"
     n_pool: int | None = None
     preprocessing: str = "unit-norm"
     kernel: str = "nngp"
     activation: str = "relu"
+    activation_params: tuple[str, ...] | None = None
+    architecture: str = "fc"
+    filter: int = 3
+    padding: str = "same"
+    readout: str = "flatten"
+    kernel_file: str | None = None
+    symmetry_tol: float = 1e-8
+    psd_tol: float = 1e-8
     depth: int = 2
     weight_var: float = 2.0
     bias_var: float = 0.0
     ridge: float = 1e-8
+    ridges: tuple[float, ...] | None = None
+    label_noise: float = 0.0
     threshold: float = 0.5
     etas: tuple[int, ...] | None = None
     trials: int = 20
@@ -79,24 +99,121 @@ class RunConfig:
                 raise WilsonianError("--device (the PyTorch backend) and --solver dask are two backends; choose one")
         if self.nongaussian and self.solver != "dense":
             raise WilsonianError("--nongaussian needs the dense solver (it uses every eigenfunction on the pool)")
-        try:
-            check_ridge(self.ridge)
-        except WilsonianError:
-            raise WilsonianError(f"--ridge must be a finite number ≥ 0, got {self.ridge}") from None
+        for ridge in self.ridge_values:
+            try:
+                check_ridge(ridge)
+            except WilsonianError:
+                raise WilsonianError(f"--ridge must be finite numbers ≥ 0, got {ridge}") from None
+            if ridge > MAX_SCALE:
+                raise WilsonianError(f"--ridge {ridge:g} is beyond {MAX_SCALE:g}, where the error sums overflow; "
+                                     "the kernel is O(1) for unit-norm inputs, so use a ridge on that scale")
+        if self.ridges is not None:
+            if len(self.ridges) == 0 or len(set(self.ridges)) != len(self.ridges):
+                raise WilsonianError("--ridge: give distinct values, e.g. 1e-8,1e-6,1e-4 or a range 1e-8:1e-2:7")
+            if len(self.ridges) > MAX_RIDGES:
+                raise WilsonianError(f"--ridge: at most {MAX_RIDGES} values at once, got {len(self.ridges)}")
+            if self.ridge != self.ridges[0]:
+                raise WilsonianError("ridge must be the first of ridges (the CLI sets both from --ridge)")
+            if self.nongaussian:
+                raise WilsonianError("--nongaussian compares per-point predictors at one ridge; give one --ridge")
+        if not (np.isfinite(self.label_noise) and 0 <= self.label_noise <= MAX_SCALE):
+            raise WilsonianError(f"--label-noise must be a finite variance ε² ≥ 0, got {self.label_noise}")
         try:
             check_threshold(self.threshold)
-        except WilsonianError:
+        except (WilsonianError, TypeError, ValueError):
             raise WilsonianError(f"--threshold T must lie strictly between 0 and 1, got {self.threshold}") from None
-        if self.trials < 1:
-            raise WilsonianError(f"--trials must be ≥ 1, got {self.trials}")
+        if not 1 <= self.trials <= MAX_TRIALS:
+            raise WilsonianError(f"--trials must be between 1 and {MAX_TRIALS:,}, got {self.trials}")
         if self.etas is not None and (len(self.etas) == 0 or min(self.etas) < 1):
             raise WilsonianError("--etas must be a comma-separated list of integers ≥ 1")
-        if self.n_pool is not None and self.n_pool < 2:
-            raise WilsonianError(f"--n-pool must be ≥ 2, got {self.n_pool}")
-        self.kernel_spec()
+        if self.etas is not None and max(self.etas) > MAX_ETA:
+            raise WilsonianError(f"--etas: η = {max(self.etas):g} training points is beyond {MAX_ETA:,}: one exact GP "
+                                 "solve of that size would not fit in memory")
+        if self.n_pool is not None and not 2 <= self.n_pool <= MAX_POOL:
+            raise WilsonianError(f"--n-pool must be between 2 and {MAX_POOL:,}, got {self.n_pool}")
+        if not 0 <= self.seed < 2**63:
+            raise WilsonianError(f"--seed must be an integer in [0, 2^63), got {self.seed}")
+        if self.k is not None and self.k > MAX_POOL:
+            raise WilsonianError(f"--k must be at most {MAX_POOL:,}, got {self.k}")
+        if isinstance(self.depth, int) and self.depth > MAX_DEPTH:
+            raise WilsonianError(f"--depth {self.depth} is beyond {MAX_DEPTH} hidden layers (each is a pass over the "
+                                 "N × N kernel); deep ReLU kernels converge to a constant long before")
+        for name, value in (("--weight-var", self.weight_var), ("--bias-var", self.bias_var)):
+            if np.isfinite(value) and value > MAX_SCALE:
+                raise WilsonianError(f"{name} {value:g} is beyond {MAX_SCALE:g}: the kernel would overflow")
+        self._check_kernel_options()
+
+    def _check_kernel_options(self) -> None:
+        if self.kernel == "precomputed":
+            if self.kernel_file is None:
+                raise WilsonianError("--kernel precomputed needs --kernel-file K.npy (an N × N matrix in the pool's "
+                                     "order, or an .npz with K and optionally X and y)")
+            if self.backend != "numpy":
+                raise WilsonianError("--kernel precomputed is a matrix in memory: drop --device and --solver dask")
+        elif self.kernel_file is not None:
+            raise WilsonianError("--kernel-file goes with --kernel precomputed")
+        for name, value in (("--symmetry-tol", self.symmetry_tol), ("--psd-tol", self.psd_tol)):
+            if not (np.isfinite(value) and 0 <= value < 1):
+                raise WilsonianError(f"{name} must be a relative tolerance in [0, 1), got {value}")
+        if self.architecture not in ARCHITECTURES:
+            raise WilsonianError(f"--architecture must be one of {', '.join(ARCHITECTURES)}, got {self.architecture!r}")
+        if self.architecture == "conv":
+            if self.padding not in ("same", "valid"):
+                raise WilsonianError(f"--padding must be same or valid, got {self.padding!r}")
+            if self.readout not in ("flatten", "gap"):
+                raise WilsonianError(f"--readout must be flatten or gap, got {self.readout!r}")
+            if not 1 <= self.filter <= 64:
+                raise WilsonianError(f"--filter must be an odd or even size between 1 and 64, got {self.filter}")
+            if self.depth < 1:
+                raise WilsonianError(f"a convolutional network needs --depth ≥ 1 layers, got {self.depth}")
+            if self.device is not None:
+                raise WilsonianError("the torch backend computes fully connected kernels only; drop --device")
+        if self.kernel != "precomputed":
+            self.kernel_spec()  # activation, its parameters and the hyperparameters, before any work
+            if self.device is not None:
+                spec = self.kernel_spec()
+                if spec.activation not in ("relu", "erf") or spec.activation_params:
+                    raise WilsonianError(f"the torch backend computes only the relu and erf kernels, not "
+                                         f"{spec.activation!r}; drop --device (the numpy backend computes it)")
+
+    def check_size(self, n: int) -> None:
+        """Checks that need the pool size N: --k and the memory of the dense path and of η."""
+        if self.k is not None and self.k + self.extra_modes >= n:
+            raise WilsonianError(f"--k {self.k} (+ --extra-modes {self.extra_modes}) must be smaller than the pool "
+                                 f"size N = {n}; use the dense solver for every mode")
+        if self.solver == "dense":
+            # K, the eigensolver's copy of it and (with --nongaussian) every eigenvector
+            matrices = 3 if self.nongaussian else 2
+            check_memory(matrices * 8.0 * n * n, f"the dense solver at N = {n:,}",
+                         "use --solver topk --k K (memory O(N·K)) or a smaller --n-pool")
+        else:
+            check_memory(8.0 * n * 4 * (self.k + self.extra_modes), f"the top-{self.k} solver at N = {n:,}",
+                         "lower --k")
+        if self.etas is not None:
+            eta = max(self.etas)
+            check_memory(3 * 8.0 * eta * eta, f"exact GP solves with η = {eta:,}", "lower --etas")
+
+    @property
+    def ridge_values(self) -> tuple[float, ...]:
+        """Every ridge σ² of the run (one, or the list of ``--ridge a,b,c``)."""
+        return tuple(self.ridges) if self.ridges is not None else (self.ridge,)
 
     def kernel_spec(self) -> KernelSpec:
-        return KernelSpec(self.kernel, self.activation, self.depth, self.weight_var, self.bias_var)
+        """The fully connected kernel of the options (also checks the activation's parameters)."""
+        return KernelSpec(self.kernel, self.activation, self.depth, self.weight_var, self.bias_var,
+                          tuple(self.activation_params or ()))
+
+    def kernel_object(self, pool) -> Any:
+        """The kernel of the options on this pool: fully connected, or convolutional with the
+        pool's image shape. (A precomputed kernel is a matrix, see :func:`wilsonian.app.run.open_operator`.)"""
+        spec = self.kernel_spec()
+        if self.architecture == "fc":
+            return spec
+        from wilsonian.kernels import ConvKernel
+
+        return ConvKernel(pool.image_shape, spec.kind, spec.activation, spec.depth, self.filter, self.padding,
+                          self.readout, spec.weight_var, spec.bias_var, spec.activation_params,
+                          channels_first=pool.channels_first)
 
     # ------------------------------------------------------------ the run's two choices
     @property
@@ -119,7 +236,17 @@ class RunConfig:
         return KrylovSolver(self.k, **options)
 
     def as_dict(self) -> dict[str, Any]:
-        d = asdict(self)
+        """What determines the numbers: every option but where and how loudly the run writes
+        (those are in :meth:`invocation`), and the package version. This is ``config.json``
+        and ``results.json["config"]``, so that one seed gives the same files wherever the
+        run writes them."""
+        d = {key: value for key, value in asdict(self).items() if key not in LOCATION_OPTIONS}
         d["etas"] = list(self.etas) if self.etas is not None else None
+        d["ridges"] = list(self.ridges) if self.ridges is not None else None
+        d["activation_params"] = list(self.activation_params) if self.activation_params is not None else None
         d["version"] = __version__
         return d
+
+    def invocation(self) -> dict[str, Any]:
+        """Where and how loudly the run wrote (for ``run_info.json``)."""
+        return {key: getattr(self, key) for key in LOCATION_OPTIONS}

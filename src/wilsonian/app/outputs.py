@@ -22,7 +22,7 @@ from typing import Any, Iterable, Iterator
 
 import numpy as np
 
-from wilsonian.atomic import STAGING_MARK, staged_directory, to_json
+from wilsonian.atomic import STAGING_MARK, recover_interrupted_swap, staged_directory, to_json
 from wilsonian.errors import WilsonianError
 
 MARKER = ".wilsonian-output.json"
@@ -90,16 +90,32 @@ def check_replaceable(out: Path) -> None:
             raise _refuse(out, f"holds {rel}, which was changed after wilsonian wrote it")
 
 
-def check_output_dir(out: str | os.PathLike, protected: Iterable[tuple[str, str | os.PathLike | None]] = ()) -> Path:
+def check_output_dir(out: str | os.PathLike, protected: Iterable[tuple[str, str | os.PathLike | None]] = (),
+                     *, recover: bool = True) -> Path:
     """Check that ``out`` may be (re)written as a whole, before any work is done.
 
     Refused: a path that is a file or lies under one; ``/`` or a mount point; a folder equal
     to or above the working directory or any ``protected`` path (``(label, path)`` pairs, for
     example the data file and the cache directory); a non-empty folder that wilsonian did not
     write, or in which a file was added or changed since. Returns the resolved path.
+    With ``recover`` (the default), a swap of this folder that a killed run left half done
+    is undone first (:func:`wilsonian.atomic.recover_interrupted_swap`).
     """
-    given = Path(out).expanduser()
+    try:
+        given = Path(out).expanduser()
+    except RuntimeError:  # ~nosuchuser
+        raise WilsonianError(f"--out {out}: its home directory cannot be found") from None
+    try:
+        return _check_output_dir(given, protected, recover)
+    except OSError as exc:  # a name too long, a loop of links, an unreadable parent...
+        raise WilsonianError(f"--out {given} cannot be used: {exc.strerror or exc}") from None
+
+
+def _check_output_dir(given: Path, protected, recover: bool) -> Path:
     resolved = given.resolve()
+    # A run killed while it replaced this folder leaves it restorable: restore it first.
+    if recover and resolved.parent.is_dir():
+        recover_interrupted_swap(resolved, (MARKER,))
     for parent in (resolved, *resolved.parents):
         if parent.exists() and not parent.is_dir():
             if parent == resolved:
@@ -131,7 +147,7 @@ def staged_output(out_dir: str | Path, protected: Iterable[tuple[str, Any]] = ()
     protected = list(protected)
     out = check_output_dir(out_dir, protected)
     with staged_directory(out, recognised=(MARKER,), finalize=write_manifest,
-                          before_swap=lambda: check_output_dir(out, protected)) as staging:
+                          before_swap=lambda: check_output_dir(out, protected, recover=False)) as staging:
         yield staging
 
 
@@ -167,29 +183,36 @@ def learning_curve_csv(results: dict[str, Any]) -> str:
 
 
 def summary_table(result) -> str:
-    """The table ``wilsonian run`` prints."""
-    lc = result.results["learning_curve"]
+    """The table ``wilsonian run`` prints (one block per ridge)."""
     config, pool = result.config, result.pool
     lines = [
         f"{pool.meta.get('dataset')} {pool.meta.get('class_names', '')}  N={pool.n}  "
-        f"d={pool.dim}  kernel={config.kernel}/{config.activation}/L={config.depth}  "
-        f"ridge={config.ridge:g}  T={config.threshold:g}",
-        f"{'eta':>6} {'empirical':>11} {'±sem':>9} {'EK':>10} {'SB':>10} {'RG':>10} {'RG-fluct':>10} "
-        f"{'kappa_SB':>10} {'sigma2_eff':>10} {'cutoff':>6}",
+        f"d={pool.dim}  outputs={result.spectrum.n_outputs}  kernel={config.kernel}/{config.activation}/L={config.depth}  "
+        f"T={config.threshold:g}" + (f"  label noise ε²={config.label_noise:g}" if config.label_noise else ""),
     ]
-    for i, e in enumerate(lc["eta"]):
-        flag = "*" if lc["rg_all_learnable"][i] else " "
-        lines.append(
-            f"{int(e):>6} {lc['empirical_mean'][i]:>11.4e} {lc['empirical_sem'][i]:>9.2e} {lc['ek'][i]:>10.3e} "
-            f"{lc['spectral_bias'][i]:>10.3e} {lc['rg'][i]:>10.3e} {lc['rg_fluct'][i]:>10.3e} "
-            f"{lc['spectral_bias_kappa'][i]:>10.3e} {lc['rg_ridge'][i]:>10.3e} {int(lc['rg_cutoff'][i]):>5d}{flag}"
-        )
+    flagged = False
+    for prediction, curve in zip(result.predictions, result.curves):
+        lc = prediction.compare(curve)
+        lines += [
+            f"ridge σ² = {curve.ridge:g}",
+            f"{'eta':>6} {'empirical':>11} {'±sem':>9} {'EK':>10} {'SB':>10} {'RG':>10} {'RG-fluct':>10} "
+            f"{'kappa_SB':>10} {'sigma2_eff':>10} {'cutoff':>6} {'train':>10} {'train_EL':>10}",
+        ]
+        for i, e in enumerate(lc["eta"]):
+            flag = "*" if lc["rg_all_learnable"][i] else " "
+            flagged |= bool(lc["rg_all_learnable"][i])
+            lines.append(
+                f"{int(e):>6} {lc['empirical_mean'][i]:>11.4e} {lc['empirical_sem'][i]:>9.2e} {lc['ek'][i]:>10.3e} "
+                f"{lc['spectral_bias'][i]:>10.3e} {lc['rg'][i]:>10.3e} {lc['rg_fluct'][i]:>10.3e} "
+                f"{lc['spectral_bias_kappa'][i]:>10.3e} {lc['rg_ridge'][i]:>10.3e} {int(lc['rg_cutoff'][i]):>5d}{flag} "
+                f"{lc['train_empirical_mean'][i]:>10.3e} {lc['train_eigenlearning'][i]:>10.3e}"
+            )
     agree = result.results["agreement"]
     lines.append(
         "median |log10(theory/empirical)|: "
         + ", ".join(f"{k} {v['median_abs_log10_ratio']:.3f}" for k, v in agree.items())
     )
-    if np.any(lc["rg_all_learnable"]):
+    if flagged:
         lines.append("* no mode below the threshold T: every resolved mode learnable, sigma2_eff = ridge")
     return "\n".join(lines)
 
@@ -214,4 +237,7 @@ def write_outputs(result, out_dir: str | Path, *, figures: bool = True, figure_f
 
             run_figures(result, staging / "figures",
                         formats=COMMAND_FORMATS if figure_formats is None else figure_formats)
+        from wilsonian.app.report import run_report
+
+        (staging / "report.html").write_text(run_report(result, staging / "figures"), encoding="utf-8")
     return Path(out_dir)

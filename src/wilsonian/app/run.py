@@ -19,11 +19,12 @@ import numpy as np
 from wilsonian import __version__
 from wilsonian._validation import check_etas
 from wilsonian.app.cache import CachedOperator, say, solve
+from wilsonian.atomic import fault_point
 from wilsonian.app.config import RunConfig
 from wilsonian.data import Pool, build_pool
 from wilsonian.errors import WilsonianError
-from wilsonian.gp import LearningCurve, learning_curve
-from wilsonian.operators import kernel_operator
+from wilsonian.gp import LearningCurve, learning_curves
+from wilsonian.operators import KernelOperator, kernel_operator
 from wilsonian.spectrum import Spectrum
 from wilsonian.store import ArtifactCache, default_cache_dir
 from wilsonian.theory import Predictions, Theory, learning_curve_exponent, spectrum_exponent, target_tail_exponent
@@ -48,7 +49,7 @@ def open_cache(config: RunConfig) -> ArtifactCache:
 def load_pool(config: RunConfig) -> Pool:
     return build_pool(
         config.dataset, data_dir=config.data_dir, data_file=config.data_file, classes=config.classes,
-        split=config.split, n_pool=config.n_pool, preprocessing=config.preprocessing, seed=config.seed,
+        targets=config.targets, split=config.split, n_pool=config.n_pool, preprocessing=config.preprocessing, seed=config.seed,
         progress=not config.quiet,
     )
 
@@ -59,23 +60,66 @@ def open_operator(config: RunConfig, pool: Pool, cache: ArtifactCache) -> Iterat
 
     A Dask backend keeps its cluster (a local one, or ``--scheduler``) open for the block.
     """
-    spec = config.kernel_spec()
-    label = f"{spec.kind} {spec.activation} depth {spec.depth}, d = {pool.dim}"
     with contextlib.ExitStack() as stack:
-        client = None
-        if config.backend == "dask":
-            from wilsonian.operators.dask_cluster import dask_client
+        if config.kernel == "precomputed":
+            from wilsonian.kernels import load_kernel_file
+            from wilsonian.operators import DenseOperator
 
-            client = stack.enter_context(dask_client(config.scheduler))
-        operator = kernel_operator(pool.X, spec, backend=config.backend, device=config.device or "cpu",
-                                   client=client)
-        yield CachedOperator(operator, cache, quiet=config.quiet, label=f"{label} ({config.backend})")
+            kernel_file = load_kernel_file(config.kernel_file, n=pool.n, pool_X=pool.X,
+                                           symmetry_tol=config.symmetry_tol)
+            operator = DenseOperator(kernel_file.K, key=kernel_file.as_dict())
+            label = f"precomputed {config.kernel_file}"
+        else:
+            kernel = config.kernel_object(pool)
+            client = None
+            if config.backend == "dask":
+                from wilsonian.operators.dask_cluster import dask_client
+
+                client = stack.enter_context(dask_client(config.scheduler))
+            operator = kernel_operator(pool.X, kernel, backend=config.backend, device=config.device or "cpu",
+                                       client=client)
+            label = f"{_kernel_label(kernel)}, d = {pool.dim}"
+        yield CachedOperator(operator, cache, quiet=config.quiet, label=f"{label} ({config.backend})",
+                             cache_matrix=config.kernel != "precomputed")
+
+
+def _kernel_label(kernel) -> str:
+    record = kernel.as_dict()
+    return " ".join(str(record.get(k)) for k in ("architecture", "kind", "activation") if record.get(k)) + \
+        f" depth {record.get('depth')}"
+
+
+def spectrum_check(config: RunConfig):
+    """What a fresh spectrum must pass before it is cached: a matrix the user handed in must
+    be positive semi-definite (eigenvalues ≥ −tol·λ_1)."""
+    if config.kernel != "precomputed":
+        return None
+    from wilsonian.kernels import check_psd
+
+    def check(spectrum: Spectrum) -> None:
+        check_psd([spectrum.eigenvalues[0], spectrum.meta.get("most_negative_eigenvalue", 0.0)],
+                  tol=config.psd_tol, what=f"the kernel in {config.kernel_file}")
+
+    return check
+
+
+def check_kernel_scale(operator: KernelOperator) -> None:
+    """Refuse hyperparameters whose kernel overflows, from its diagonal alone (cheap)."""
+    with np.errstate(over="ignore", invalid="ignore"):
+        diagonal = operator.diagonal()
+    if not np.all(np.isfinite(diagonal)) or np.max(np.abs(diagonal)) > 1e150:
+        raise WilsonianError(
+            "the kernel overflows float64 on this pool (its diagonal reaches "
+            f"{np.nanmax(np.abs(diagonal)):.3g}): lower --weight-var, --bias-var or --depth")
 
 
 def compute_spectrum(config: RunConfig, pool: Pool, cache: ArtifactCache, solver=None) -> Spectrum:
     """The spectrum of the run's kernel on the pool (``solver`` defaults to the config's)."""
+    config.check_size(pool.n)
     with open_operator(config, pool, cache) as operator:
-        spectrum, _ = solve(operator, solver or config.eigensolver(), pool.y, cache, quiet=config.quiet)
+        check_kernel_scale(operator)
+        spectrum, _ = solve(operator, solver or config.eigensolver(), pool.y, cache, quiet=config.quiet,
+                            check=spectrum_check(config))
     return spectrum
 
 
@@ -112,28 +156,87 @@ def scaling_summary(spectrum: Spectrum, curve: LearningCurve) -> dict[str, Any]:
 
 @dataclass
 class RunResult:
-    """Everything a run computed: the inputs' records, the numbers and the report objects."""
+    """Everything a run computed: the inputs' records, the numbers and the report objects.
+
+    ``curves`` and ``predictions`` hold one entry per ridge (one, unless ``--ridge`` listed
+    several); ``curve``, ``prediction`` and ``theory`` are those of the first ridge.
+    """
 
     config: RunConfig
     pool: Pool
     spectrum: Spectrum
-    curve: LearningCurve
-    predictions: Predictions
+    curves: list[LearningCurve]
+    predictions: list[Predictions]
     results: dict[str, Any]
     info: dict[str, Any] = field(default_factory=dict)
     extras: dict[str, Any] = field(default_factory=dict)
 
     @property
-    def theory(self) -> Theory:
-        return Theory(self.spectrum, self.config.ridge, self.config.threshold)
+    def curve(self) -> LearningCurve:
+        return self.curves[0]
 
+    @property
+    def prediction(self) -> Predictions:
+        return self.predictions[0]
+
+    @property
+    def theory(self) -> Theory:
+        return Theory(self.spectrum, self.config.ridge, self.config.threshold, noise=self.config.label_noise)
+
+    @property
+    def theories(self) -> list[Theory]:
+        return [Theory(self.spectrum, r, self.config.threshold, noise=self.config.label_noise)
+                for r in self.config.ridge_values]
+
+
+THEORY_COLUMNS = ("ek", "spectral_bias", "rg", "rg_fluct")
 
 NOTES = {
+    "mse": "test MSE over the whole pool, summed over the target's outputs (C = 1 for a binary task)",
+    "train": "train MSE on each draw's training points, against the labels it was fitted to (noisy with "
+             "--label-noise); train_eigenlearning = (σ²/κ)²(E_SB + ε²)",
     "rg": "E_RG: EK with the renormalized ridge σ_eff² = σ² + Σ_{k>κ*} λ_k (the paper's RG theory)",
     "rg_fluct": "extension, not in the paper: E_RG/(1−γ_RG); +inf (null) where γ_RG ≥ 1",
     "rg_all_learnable": "true where no mode has L_k < T: nothing integrated out, σ_eff² = σ²",
     "empirical": "nested training sets per draw; error averaged over the whole pool",
 }
+
+
+def tidy_table(ridges: tuple[float, ...], tables: list[dict[str, np.ndarray]]) -> dict[str, np.ndarray]:
+    """One learning-curve table with a row per (ridge, η): the tables of each ridge stacked,
+    with a ``ridge`` column last (for one ridge, its table with that column added)."""
+    columns = {name: np.concatenate([np.asarray(t[name]) for t in tables]) for name in tables[0]}
+    columns["ridge"] = np.concatenate([np.full(len(t["eta"]), r) for r, t in zip(ridges, tables)])
+    return columns
+
+
+def evidence_summary(eta: np.ndarray, ridges: tuple[float, ...], curves: list[LearningCurve],
+                     theories: list[Theory]) -> dict[str, Any]:
+    """The GP evidence at every ridge, the evidence-optimal ridge and the theory-optimal one.
+
+    ``log_evidence_mean[r][j]``: mean over draws of log p(y_η | X_η) at ridge r and η_j;
+    ``evidence_optimal_ridge``: the median over draws of each training set's maximizing σ²
+    (several ridges only: it comes with their eigendecompositions); ``theory_optimal_ridge``:
+    the σ² that minimizes E_SB; ``best_on_grid``: the grid ridge that is best by the
+    evidence, by the empirical test error and by E_SB.
+    """
+    evidence = np.array([c.log_evidence.mean(axis=0) for c in curves])
+    record: dict[str, Any] = {
+        "eta": eta,
+        "ridges": list(ridges),
+        "log_evidence_mean": evidence,
+        "theory_optimal_ridge": theories[0].optimal_ridge(eta),
+        "evidence_optimal_ridge": (np.median(curves[0].optimal_ridge, axis=0)
+                                   if curves[0].optimal_ridge is not None else None),
+    }
+    if len(ridges) > 1:
+        grid = np.array(ridges)
+        test = np.array([c.mean for c in curves])
+        sb = np.array([t.spectral_bias(eta).error for t in theories])
+        record["best_on_grid"] = {"evidence": grid[np.argmax(evidence, axis=0)],
+                                  "empirical_test_error": grid[np.argmin(test, axis=0)],
+                                  "spectral_bias": grid[np.argmin(np.where(np.isfinite(sb), sb, np.inf), axis=0)]}
+    return record
 
 
 def _eigensolver_record(spectrum: Spectrum, config: RunConfig) -> dict[str, Any]:
@@ -157,34 +260,41 @@ def run(config: RunConfig) -> RunResult:
     t0 = time.perf_counter()
     pool = load_pool(config)
     timings["pool"] = time.perf_counter() - t0
+    config.check_size(pool.n)
     eta = check_etas(config.etas if config.etas is not None else default_etas(pool.n), pool.n, replace=config.replace)
     cache = open_cache(config)
     say(quiet, f"pool: {pool.meta.get('dataset')} classes {pool.meta.get('class_names', pool.meta.get('classes'))}, "
                f"N = {pool.n}, d = {pool.dim}")
     solver = config.eigensolver()
     with open_operator(config, pool, cache) as operator:
+        check_kernel_scale(operator)  # O(N d), before the O(N² d) kernel
+        kernel = operator.describe().get("kernel") or operator.cache_key()
         t0 = time.perf_counter()
-        spectrum, curve_operator = solve(operator, solver, pool.y, cache, quiet=quiet)
+        spectrum, curve_operator = solve(operator, solver, pool.y, cache, quiet=quiet, check=spectrum_check(config))
         timings["spectrum"] = time.perf_counter() - t0
+        fault_point("after-spectrum")
         t0 = time.perf_counter()
-        say(quiet, f"learning curve: {config.trials} draws at {eta.size} values of eta up to {eta[-1]}")
+        ridges = config.ridge_values
+        say(quiet, f"learning curve: {config.trials} draws at {eta.size} values of eta up to {eta[-1]}"
+                   + (f", {len(ridges)} ridges" if len(ridges) > 1 else ""))
         # --nongaussian keeps the per-point average predictor of the same draws
-        curve = learning_curve(curve_operator, pool.y, eta, ridge=config.ridge, trials=config.trials,
-                               replace=config.replace, seed=config.seed, progress=not quiet,
-                               keep_predictions=config.nongaussian)
+        curves = learning_curves(curve_operator, pool.y, eta, ridges=ridges, trials=config.trials,
+                                 replace=config.replace, seed=config.seed, noise=config.label_noise,
+                                 progress=not quiet, keep_predictions=config.nongaussian)
         timings["learning_curve"] = time.perf_counter() - t0
         timings["kernel"] = operator.matrix_seconds
         operator_stats = operator.stats()
 
     t0 = time.perf_counter()
-    theory = Theory(spectrum, config.ridge, config.threshold)
-    predictions = theory.predict(eta)
+    theories = [Theory(spectrum, r, config.threshold, noise=config.label_noise) for r in ridges]
+    predictions = [theory.predict(eta) for theory in theories]
+    tables = [p.compare(c) for p, c in zip(predictions, curves)]
     timings["theories"] = time.perf_counter() - t0
 
-    learning = predictions.compare(curve)
+    learning = tidy_table(ridges, tables)
     results: dict[str, Any] = {
         "config": config.as_dict(),
-        "kernel": config.kernel_spec().as_dict(),
+        "kernel": kernel,
         "pool": {**pool.meta, "n": pool.n, "dim": pool.dim},
         "spectrum": {
             **spectrum.as_dict(),
@@ -192,21 +302,30 @@ def run(config: RunConfig) -> RunResult:
             "reconstruction": f"eigensystem of K/N: {solver.describe()}",
         },
         "learning_curve": learning,
-        "empirical": curve.as_dict(),
-        "agreement": {name: agreement(curve.mean, learning[name]) for name in ("ek", "spectral_bias", "rg", "rg_fluct")},
-        "scaling": scaling_summary(spectrum, curve),
+        "empirical": curves[0].as_dict(),
+        "agreement": {name: agreement(learning["empirical_mean"], learning[name]) for name in THEORY_COLUMNS},
+        "scaling": scaling_summary(spectrum, curves[0]),
+        "evidence": evidence_summary(eta, ridges, curves, theories),
         "notes": dict(NOTES),
     }
+    if len(ridges) > 1:
+        results["empirical_by_ridge"] = [c.as_dict() for c in curves]
+        results["agreement_by_ridge"] = [
+            {"ridge": r, **{name: agreement(t["empirical_mean"], t[name]) for name in THEORY_COLUMNS}}
+            for r, t in zip(ridges, tables)]
     if spectrum.is_truncated:
-        bound = theory.truncation_bound(eta)
-        results["truncation"] = bound.as_dict()
+        bounds = [theory.truncation_bound(eta) for theory in theories]
+        results["truncation"] = bounds[0].as_dict()
+        if len(ridges) > 1:
+            results["truncation_by_ridge"] = [b.as_dict() for b in bounds]
         results["spectrum"]["eigensolver"] = _eigensolver_record(spectrum, config)
-        say(quiet, f"truncation: predictions change by ≤ 1% up to eta = {bound.bound:g} ({bound.statement})")
-    info = {"timings_s": timings, "operator": operator_stats, "cache": cache.summary(), "version": __version__}
-    result = RunResult(config, pool, spectrum, curve, predictions, results, info)
+        say(quiet, f"truncation: predictions change by ≤ 1% up to eta = {bounds[0].bound:g} ({bounds[0].statement})")
+    info = {"timings_s": timings, "operator": operator_stats, "cache": cache.summary(),
+            "invocation": config.invocation(), "version": __version__}
+    result = RunResult(config, pool, spectrum, curves, predictions, results, info)
     if config.nongaussian:
         t0 = time.perf_counter()
-        report = theory.nongaussian(curve, pool.y)
+        report = theories[0].nongaussian(curves[0], pool.y)
         results["nongaussian"] = report.as_dict()
         result.extras["nongaussian"] = report
         timings["nongaussian"] = time.perf_counter() - t0

@@ -9,8 +9,11 @@ The archive ``cifar-10-python.tar.gz`` unpacks to ``cifar-10-batches-py/`` with
 ``batches.meta`` holds ``b'label_names'``.
 
 Pickles can run arbitrary code when loaded. :class:`SafeUnpickler` only resolves the
-few NumPy globals needed to rebuild an array (and ``_codecs.encode``, which Python 3
-uses to pickle ``bytes`` at protocol 2); anything else is refused.
+few NumPy globals needed to rebuild an array (and ``_codecs.encode`` restricted to
+Latin-1, which Python 3 uses to pickle ``bytes`` at protocol 2); anything else is
+refused. Files are read only up to a size limit, and a batch whose array is larger than
+the file that carries it (a pickle can ask NumPy for an empty array of any size) is
+refused.
 """
 
 from __future__ import annotations
@@ -26,13 +29,18 @@ from tqdm.auto import tqdm
 
 from wilsonian.data.catalog import CIFAR10_NAMES
 from wilsonian.data.raw import RawData, check_split, require_dir
-from wilsonian.errors import WilsonianError
+from wilsonian.errors import WilsonianError, file_error, one_line
 
 CIFAR10_DIRNAME = "cifar-10-batches-py"
 CIFAR10_TRAIN_BATCHES = tuple(f"data_batch_{i}" for i in range(1, 6))
 CIFAR10_TEST_BATCHES = ("test_batch",)
 CIFAR10_META = "batches.meta"
 CIFAR10_IMAGE_SHAPE = (3, 32, 32)
+
+#: Largest pickle :func:`safe_unpickle` reads by default (a CIFAR-10 batch has 31 MB).
+PICKLE_MAX_BYTES = 64 << 20
+
+_LATIN1 = {"latin1", "latin-1", "latin_1", "iso-8859-1", "iso8859-1", "iso_8859_1", "l1"}
 
 
 def _core(module: str, name: str) -> Any:
@@ -52,8 +60,16 @@ _ALLOWED_GLOBALS = {
     ("numpy._core.multiarray", "_reconstruct"): lambda: _core("multiarray", "_reconstruct"),
     ("numpy.core.numeric", "_frombuffer"): lambda: _core("numeric", "_frombuffer"),
     ("numpy._core.numeric", "_frombuffer"): lambda: _core("numeric", "_frombuffer"),
-    ("_codecs", "encode"): lambda: codecs.encode,
+    ("_codecs", "encode"): lambda: _latin1_encode,
 }
+
+
+def _latin1_encode(obj: Any, encoding: str = "utf-8", errors: str = "strict") -> bytes:
+    # How Python 3 pickles bytes at protocol 2: _codecs.encode(text, "latin1"). Other
+    # codecs are refused: a codec name makes the codec registry import modules.
+    if not isinstance(obj, str) or not isinstance(encoding, str) or encoding.lower() not in _LATIN1:
+        raise pickle.UnpicklingError("_codecs.encode is allowed only for Latin-1 text")
+    return codecs.encode(obj, "latin1")
 
 
 class SafeUnpickler(pickle.Unpickler):
@@ -66,32 +82,52 @@ class SafeUnpickler(pickle.Unpickler):
         return factory()
 
 
-def safe_unpickle(path: str | Path) -> Any:
+def safe_unpickle(path: str | Path, *, max_bytes: int | None = PICKLE_MAX_BYTES) -> Any:
     """Load a pickle that may only contain NumPy arrays, numbers, strings and containers.
 
     Byte strings from Python 2 pickles stay ``bytes`` (``encoding="bytes"``), as in the
     CIFAR-10 batches.
 
+    Parameters
+    ----------
+    path : str or Path
+        The pickle file.
+    max_bytes : int or None
+        Files larger than this are refused without being read whole (None: no limit).
+
     Raises
     ------
     WilsonianError
-        Unreadable, truncated, or disallowed content (the file names the offending global).
+        Unreadable, too large, truncated, or disallowed content (the message names the
+        offending global).
     """
     path = Path(path)
     try:
-        data = path.read_bytes()
+        with open(path, "rb") as fh:
+            data = fh.read() if max_bytes is None else fh.read(max_bytes + 1)
     except OSError as exc:
-        raise WilsonianError(f"cannot read {str(path)!r}: {exc}.") from exc
+        raise file_error("read", path, exc) from exc
+    if max_bytes is not None and len(data) > max_bytes:
+        raise WilsonianError(
+            f"{str(path)!r} is larger than {max_bytes} bytes, too large for a CIFAR-10 "
+            "pickle; the file is corrupt or not a CIFAR-10 batch."
+        )
     try:
         return SafeUnpickler(io.BytesIO(data), encoding="bytes").load()
     except pickle.UnpicklingError as exc:
         raise WilsonianError(
-            f"refusing or unable to unpickle {str(path)!r} ({exc}); only CIFAR-10 style "
+            f"refusing or unable to unpickle {str(path)!r} ({one_line(exc)}); only CIFAR-10 style "
             "pickles of NumPy arrays and lists are read."
         ) from exc
-    except (EOFError, ValueError, TypeError, AttributeError, IndexError, KeyError) as exc:
+    except MemoryError as exc:
         raise WilsonianError(
-            f"{str(path)!r} is truncated or not a valid CIFAR-10 pickle ({exc}); download it again."
+            f"{str(path)!r} asks for more memory than there is; it is not a valid CIFAR-10 "
+            "pickle, download it again."
+        ) from exc
+    except Exception as exc:  # noqa: BLE001 - whatever a damaged pickle makes the loader raise
+        raise WilsonianError(
+            f"{str(path)!r} is truncated or not a valid CIFAR-10 pickle "
+            f"({type(exc).__name__}: {one_line(exc)}); download it again."
         ) from exc
 
 
@@ -127,6 +163,11 @@ def read_cifar10_batch(path: str | Path) -> tuple[np.ndarray, np.ndarray]:
         Class indices in 0..9.
     """
     path = Path(path)
+    if path.is_dir():
+        raise WilsonianError(
+            f"CIFAR-10 batch {str(path)!r} is a folder, not a file; download the data set "
+            "again with `wilsonian data fetch cifar10`."
+        )
     if not path.is_file():
         raise WilsonianError(
             f"missing CIFAR-10 batch {str(path)!r}; download with `wilsonian data fetch cifar10`."
@@ -144,7 +185,22 @@ def read_cifar10_batch(path: str | Path) -> tuple[np.ndarray, np.ndarray]:
         raise WilsonianError(
             f"{str(path)!r}: 'data' is {data.dtype} {data.shape}, expected uint8 (n, {n_pixels})."
         )
-    labels = np.asarray(labels)
+    if data.nbytes > path.stat().st_size:
+        raise WilsonianError(
+            f"{str(path)!r}: 'data' ({data.nbytes} bytes) is larger than the file; the pickle "
+            "is forged or corrupt, download it again."
+        )
+    try:
+        labels = np.asarray(labels)
+    except (ValueError, TypeError, OverflowError) as exc:
+        raise WilsonianError(
+            f"{str(path)!r}: 'labels' is not a list of integers ({one_line(exc)}); the file is corrupt."
+        ) from exc
+    if labels.nbytes > path.stat().st_size * 8:
+        raise WilsonianError(
+            f"{str(path)!r}: 'labels' is larger than the file can hold; the pickle is forged "
+            "or corrupt, download it again."
+        )
     if labels.ndim != 1 or labels.shape[0] != data.shape[0] or labels.dtype.kind not in "iu":
         raise WilsonianError(
             f"{str(path)!r}: 'labels' must be {data.shape[0]} integers, one per image; "

@@ -10,22 +10,27 @@ An IDX file is a header followed by the raw array, C order, big-endian:
 The images files have magic number 0x00000803 (unsigned bytes, 3-D: n × rows × cols),
 the labels files 0x00000801 (unsigned bytes, 1-D: n). Files may be gzip-compressed
 (``.gz``) or raw.
+
+Files are read header first: the magic number and dims fix the size of the data, and no
+more than that (plus one byte, to detect trailing garbage) is read or decompressed.
 """
 
 from __future__ import annotations
 
 import gzip
 import math
+import os
 import struct
 import zlib
 from pathlib import Path
+from typing import BinaryIO
 
 import numpy as np
 from tqdm.auto import tqdm
 
 from wilsonian.data.catalog import CLASS_NAMES
 from wilsonian.data.raw import RawData, check_split, require_dir
-from wilsonian.errors import WilsonianError
+from wilsonian.errors import WilsonianError, file_error, one_line
 
 #: Element types by IDX type code (stored big-endian).
 IDX_DTYPES = {
@@ -46,23 +51,169 @@ _MAGIC_BY_KIND = {"images": IMAGES_MAGIC, "labels": LABELS_MAGIC}
 IDX_SPLIT_PREFIX = {"train": "train", "test": "t10k"}
 
 
-def _read_file_bytes(path: Path) -> bytes:
-    """The (decompressed, for ``.gz``) content of ``path``, with errors that name it."""
+#: Largest data part an IDX file may announce (2 GiB; MNIST's training images take 47 MB).
+IDX_MAX_BYTES = 1 << 31
+
+#: Most dimensions an IDX file may announce (the standard files have 1 or 3).
+IDX_MAX_DIMS = 32
+
+_CHUNK = 1 << 20
+
+
+def _parse_header(head: bytes, source: str) -> tuple[int, np.dtype, tuple[int, ...]]:
+    """Magic number, element type and dims from the first ``4 + 4 * ndim`` bytes.
+
+    ``head`` may be shorter than the whole header (then it is truncated) or longer (the
+    rest is ignored).
+    """
+    if len(head) < 4:
+        raise WilsonianError(
+            f"IDX file {source!r} is truncated: it has {len(head)} bytes, fewer than the "
+            "4-byte magic number; download it again."
+        )
+    (magic,) = struct.unpack(">I", head[:4])
+    type_code, ndim = head[2], head[3]
+    if head[:2] != b"\x00\x00" or type_code not in IDX_DTYPES or ndim == 0:
+        raise WilsonianError(
+            f"file {source!r} is not an IDX file (magic number 0x{magic:08X}); "
+            "check that the path points to an MNIST-format images or labels file."
+        )
+    if ndim > IDX_MAX_DIMS:
+        raise WilsonianError(
+            f"file {source!r} is not a usable IDX file: its header announces {ndim} "
+            f"dimensions, more than {IDX_MAX_DIMS}; the file is corrupt."
+        )
+    header_len = 4 + 4 * ndim
+    if len(head) < header_len:
+        raise WilsonianError(
+            f"IDX file {source!r} is truncated inside its header; download it again."
+        )
+    dims = struct.unpack(f">{ndim}I", head[4:header_len])
+    return magic, IDX_DTYPES[type_code], tuple(int(d) for d in dims)
+
+
+def _data_size(dims: tuple[int, ...], dtype: np.dtype, source: str) -> int:
+    """Bytes of data the header announces; refused beyond :data:`IDX_MAX_BYTES`.
+
+    The dims other than zero count too: NumPy cannot make an array of shape
+    (0, 2**32 - 1, 2**32 - 1), although it would hold no data.
+    """
+    expected = math.prod(dims) * dtype.itemsize
+    extent = math.prod(d for d in dims if d) * dtype.itemsize
+    if max(expected, extent) > IDX_MAX_BYTES:
+        raise WilsonianError(
+            f"IDX file {source!r} announces dims {dims} ({expected} bytes of data), beyond "
+            f"the {IDX_MAX_BYTES} bytes this reader accepts; the file is corrupt or "
+            "not an MNIST-format file."
+        )
+    return expected
+
+
+def _truncated(source: str, dims: tuple[int, ...], expected: int, present: int) -> WilsonianError:
+    return WilsonianError(
+        f"IDX file {source!r} is truncated: its header announces dims {dims} "
+        f"({expected} bytes of data) but only {present} bytes follow; download it again."
+    )
+
+
+def _trailing(source: str, dims: tuple[int, ...], expected: int, extra: str) -> WilsonianError:
+    return WilsonianError(
+        f"IDX file {source!r} has {extra} unexpected bytes after the {expected} bytes "
+        f"announced by its header (dims {dims}); the file is corrupt."
+    )
+
+
+def _native(array: np.ndarray) -> np.ndarray:
+    """``array`` in native byte order, in place where it has to be swapped."""
+    if array.dtype.isnative:
+        return array
+    return array.byteswap(inplace=True).view(array.dtype.newbyteorder("="))
+
+
+def _read_exactly(fh: BinaryIO, view: memoryview) -> int:
+    """Fill ``view`` from ``fh``; the number of bytes read (fewer at the end of the file)."""
+    filled = 0
+    while filled < len(view):
+        n = fh.readinto(view[filled:filled + _CHUNK])
+        if not n:
+            break
+        filled += n
+    return filled
+
+
+def read_idx_stream(fh: BinaryIO, source: str = "<stream>", size: int | None = None
+                    ) -> tuple[int, np.ndarray]:
+    """Read an IDX file from an open binary stream, reading no more than it announces.
+
+    The 4-byte magic number and the dims are read first; then exactly the announced
+    number of data bytes, plus one to detect trailing bytes. A gzip stream is therefore
+    never decompressed beyond what its header declares.
+
+    Parameters
+    ----------
+    fh : binary file object
+        Positioned at the start of the (uncompressed) IDX content.
+    source : str
+        Name of the file, used in error messages.
+    size : int, optional
+        Total length of the content when known (a raw file): checked against the header
+        before any data is read.
+
+    Returns
+    -------
+    magic : int
+    array : numpy.ndarray, shape dims, native byte order
+
+    Raises
+    ------
+    WilsonianError
+        Bad magic number, truncated header or data, bytes after the data, or an
+        announced size beyond :data:`IDX_MAX_BYTES`.
+    """
+    head = fh.read(4)
+    if len(head) == 4:
+        head += fh.read(4 * head[3])
+    magic, dtype, dims = _parse_header(head, source)
+    expected = _data_size(dims, dtype, source)
+    if size is not None:
+        present = size - len(head)
+        if present < expected:
+            raise _truncated(source, dims, expected, present)
+        if present > expected:
+            raise _trailing(source, dims, expected, str(present - expected))
+    try:
+        array = np.empty(dims, dtype=dtype)
+    except MemoryError as exc:
+        raise WilsonianError(
+            f"not enough memory to read IDX file {source!r} (dims {dims}, {expected} bytes)."
+        ) from exc
+    present = _read_exactly(fh, memoryview(array.reshape(-1)).cast("B"))
+    if present < expected:
+        raise _truncated(source, dims, expected, present)
+    if fh.read(1):
+        raise _trailing(source, dims, expected, "1 or more")
+    return magic, _native(array)
+
+
+def _read_file(path: Path) -> tuple[int, np.ndarray]:
+    """Read ``path`` (gzip-compressed for ``.gz``), with errors that name it."""
+    source = str(path)
     try:
         if path.name.endswith(".gz"):
             with gzip.open(path, "rb") as fh:
-                return fh.read()
-        return path.read_bytes()
+                return read_idx_stream(fh, source)
+        with open(path, "rb") as fh:
+            return read_idx_stream(fh, source, size=os.fstat(fh.fileno()).st_size)
     except EOFError as exc:
         raise WilsonianError(
-            f"compressed file {str(path)!r} is truncated ({exc}); download it again."
+            f"compressed file {source!r} is truncated ({one_line(exc)}); download it again."
         ) from exc
     except (gzip.BadGzipFile, zlib.error) as exc:
         raise WilsonianError(
-            f"file {str(path)!r} is not a valid gzip file ({exc}); download it again."
+            f"file {source!r} is not a valid gzip file ({one_line(exc)}); download it again."
         ) from exc
     except OSError as exc:
-        raise WilsonianError(f"cannot read {str(path)!r}: {exc}.") from exc
+        raise file_error("read", path, exc) from exc
 
 
 def parse_idx(data: bytes, source: str = "<bytes>") -> tuple[int, np.ndarray]:
@@ -85,40 +236,18 @@ def parse_idx(data: bytes, source: str = "<bytes>") -> tuple[int, np.ndarray]:
     Raises
     ------
     WilsonianError
-        Bad magic number, truncated header or data, or bytes after the data.
+        Bad magic number, truncated header or data, bytes after the data, more than
+        :data:`IDX_MAX_DIMS` dimensions or :data:`IDX_MAX_BYTES` bytes.
     """
-    if len(data) < 4:
-        raise WilsonianError(
-            f"IDX file {source!r} is truncated: it has {len(data)} bytes, fewer than the "
-            "4-byte magic number; download it again."
-        )
-    (magic,) = struct.unpack(">I", data[:4])
-    type_code, ndim = data[2], data[3]
-    if data[:2] != b"\x00\x00" or type_code not in IDX_DTYPES or ndim == 0:
-        raise WilsonianError(
-            f"file {source!r} is not an IDX file (magic number 0x{magic:08X}); "
-            "check that the path points to an MNIST-format images or labels file."
-        )
-    header_len = 4 + 4 * ndim
-    if len(data) < header_len:
-        raise WilsonianError(
-            f"IDX file {source!r} is truncated inside its header; download it again."
-        )
-    dims = struct.unpack(f">{ndim}I", data[4:header_len])
-    dtype = IDX_DTYPES[type_code]
+    magic, dtype, dims = _parse_header(data[:4 + 4 * IDX_MAX_DIMS], source)
+    header_len = 4 + 4 * len(dims)
     count = math.prod(dims)
-    expected = count * dtype.itemsize
+    expected = _data_size(dims, dtype, source)
     present = len(data) - header_len
     if present < expected:
-        raise WilsonianError(
-            f"IDX file {source!r} is truncated: its header announces dims {tuple(dims)} "
-            f"({expected} bytes of data) but only {present} bytes follow; download it again."
-        )
+        raise _truncated(source, dims, expected, present)
     if present > expected:
-        raise WilsonianError(
-            f"IDX file {source!r} has {present - expected} unexpected bytes after the "
-            f"{expected} bytes announced by its header (dims {tuple(dims)}); the file is corrupt."
-        )
+        raise _trailing(source, dims, expected, str(present - expected))
     array = np.frombuffer(data, dtype=dtype, count=count, offset=header_len)
     return magic, array.reshape(dims).astype(dtype.newbyteorder("="))
 
@@ -146,9 +275,11 @@ def read_idx(path: str | Path, expect: str | None = None) -> np.ndarray:
         file where an images file is expected: swapped or misnamed files).
     """
     path = Path(path)
+    if path.is_dir():
+        raise WilsonianError(f"{str(path)!r} is a folder, not an IDX file.")
     if not path.is_file():
         raise WilsonianError(f"IDX file {str(path)!r} does not exist.")
-    magic, array = parse_idx(_read_file_bytes(path), str(path))
+    magic, array = _read_file(path)
     if expect is not None:
         wanted = _MAGIC_BY_KIND[expect]
         if magic != wanted:

@@ -29,15 +29,19 @@ from wilsonian.data.idx import load_idx_split
 from wilsonian.data.raw import RawData, check_split
 from wilsonian.data.sources import load_digits_split, load_npz
 from wilsonian.data.synthetic import TEACHERS, gaussian_inputs, teacher_targets
-from wilsonian.errors import WilsonianError
+from wilsonian.errors import WilsonianError, file_error
 
 #: Preprocessing choices (THEORY.md §1; "unit-norm" is the paper's default).
 PREPROCESSINGS = ("unit-norm", "standardize", "none")
+#: How classes become targets.
+TARGETS = ("binary", "one-hot")
+#: The class specification meaning every class of the data set.
+ALL_CLASSES = "all"
 
 
 @dataclass(frozen=True)
 class Pool:
-    """A data pool: inputs ``X`` (N×d, float64), targets ``y`` (N,), and provenance.
+    """A data pool: inputs ``X`` (N×d, float64), targets ``y`` ((N,) or (N, C)), and provenance.
 
     The data measure μ of THEORY.md §1 is uniform on the rows of ``X``.
 
@@ -57,6 +61,29 @@ class Pool:
     @property
     def dim(self) -> int:
         return int(self.X.shape[1])
+
+    @property
+    def image_shape(self) -> tuple[int, int, int] | None:
+        """(H, W, C) of the images the rows of ``X`` were flattened from; None if not images.
+
+        Read from ``meta["input_shape"]``: (H, W) images (MNIST, Fashion-MNIST, digits) have
+        C = 1; CIFAR-10 rows are (C, H, W) (see :attr:`channels_first`); other 3-D inputs
+        (an ``.npz`` of shape (n, H, W, C)) are taken as channels last. 1-D inputs (the
+        gaussian dataset) are not images. A convolutional kernel needs this shape.
+        """
+        shape = self.meta.get("input_shape")
+        if not shape or len(shape) not in (2, 3) or int(np.prod(shape)) != self.dim:
+            return None
+        if len(shape) == 2:
+            return int(shape[0]), int(shape[1]), 1
+        if self.channels_first:
+            return int(shape[1]), int(shape[2]), int(shape[0])
+        return int(shape[0]), int(shape[1]), int(shape[2])
+
+    @property
+    def channels_first(self) -> bool:
+        """True when the rows of ``X`` are flattened (C, H, W) images (CIFAR-10's layout)."""
+        return self.meta.get("dataset") == "cifar10" and len(self.meta.get("input_shape") or ()) == 3
 
 
 # --------------------------------------------------------------------------- preprocessing
@@ -126,7 +153,10 @@ def _normalize_name(name: str) -> str:
 
 
 def _split_classes(classes: Any) -> list[Any]:
+    """The class tokens of ``classes``: a string "A,B,...", a sequence, or "all" (→ ["all"])."""
     if isinstance(classes, str):
+        if classes.strip().lower() == ALL_CLASSES:
+            return [ALL_CLASSES]
         parts: list[Any] = [part.strip() for part in classes.split(",")]
     elif isinstance(classes, np.ndarray):
         parts = classes.tolist()
@@ -134,11 +164,11 @@ def _split_classes(classes: Any) -> list[Any]:
         parts = list(classes)
     else:
         raise WilsonianError(
-            f"classes must be a pair (A, B) or a string 'A,B'; got {classes!r}."
+            f"classes must be 'A,B' (a binary task), a list of two or more, or 'all'; got {classes!r}."
         )
-    if len(parts) != 2 or any(isinstance(p, str) and not p.strip() for p in parts):
+    if len(parts) < 2 or any(isinstance(p, str) and not p.strip() for p in parts):
         raise WilsonianError(
-            f"classes must be exactly two, like 'A,B' or (A, B); got {classes!r}."
+            f"classes must be two or more, like 'A,B', 'A,B,C' or 'all'; got {classes!r}."
         )
     return parts
 
@@ -206,75 +236,99 @@ def _npz_class_value(token: Any, uniq: np.ndarray, source: str) -> Any:
 
 @dataclass(frozen=True)
 class _Task:
-    values: tuple[Any, Any]        # stored label values of classes A and B
-    names: tuple[str, str]
+    kind: str                      # "binary", "one-hot" or "regression"
+    values: tuple[Any, ...]        # stored label values of the classes (empty for regression)
+    names: tuple[str, ...]
     given: Any                     # JSON form of what the caller passed
 
 
 def resolve_classes(
-    dataset: str, classes: Any, raw: RawData | None = None
-) -> tuple[tuple[Any, Any], tuple[str, str]]:
+    dataset: str, classes: Any, raw: RawData | None = None, targets: str | None = None
+) -> tuple[tuple[Any, ...], tuple[str, ...]]:
     """Resolve a class specification to label values and names.
 
     Parameters
     ----------
     dataset : str
         One of :data:`~wilsonian.data.DATASETS` except ``"gaussian"``.
-    classes : pair of int/str, str "A,B", or None
+    classes : sequence of int/str, str "A,B[,C...]", "all", or None
         Integer class indices or (for Fashion-MNIST and CIFAR-10) the standard class
         names, case-insensitive. For ``npz`` the stored label values. ``None`` gives the
-        data set's default task (:data:`~wilsonian.data.DEFAULT_CLASSES`; for ``npz``
-        only labels that are exactly {+1, −1}, kept as they are).
+        data set's default binary task (:data:`~wilsonian.data.DEFAULT_CLASSES`; for ``npz``
+        labels that are exactly {+1, −1}, or float regression targets, kept as they are).
     raw : RawData, optional
         The loaded data; required for ``npz`` (its labels define the classes).
+    targets : {"binary", "one-hot"}, optional
+        How classes become targets (see :func:`build_pool`); default binary for two
+        classes, one-hot for more.
 
     Returns
     -------
-    values : (A, B)
-        The label values (class indices for the standard data sets), y = +1 for A.
-    names : (str, str)
+    values : tuple
+        The label values (class indices for the standard data sets), in target order.
+    names : tuple of str
         Their names.
     """
-    task = _resolve_task(dataset, classes, raw)
+    task = _resolve_task(dataset, classes, raw, targets)
     return task.values, task.names
 
 
-def _resolve_task(dataset: str, classes: Any, raw: RawData | None) -> _Task:
+def _resolve_task(dataset: str, classes: Any, raw: RawData | None, targets: str | None = None) -> _Task:
     given = _json_given(classes)
+    if targets is not None and targets not in TARGETS:
+        raise WilsonianError(f"unknown targets {targets!r}; use one of {', '.join(TARGETS)}.")
     if dataset == "npz":
         if raw is None:
             raise WilsonianError("classes of an npz data set need its labels (pass raw=).")
-        uniq = np.unique(raw.labels)
         source = raw.files[0] if raw.files else "the npz file"
+        labels = raw.labels
+        if classes is None and (labels.ndim == 2 or (labels.dtype.kind == "f" and not _integer_valued(labels))):
+            if targets is not None:
+                raise WilsonianError(f"{source} holds regression targets (float y); --targets applies to classes.")
+            return _Task("regression", (), (), given)
+        if labels.ndim == 2:
+            raise WilsonianError(f"{source} holds an (n, C) matrix of regression targets; drop --classes.")
+        uniq = np.unique(labels)
         if classes is None:
             if uniq.dtype.kind in "biuf" and set(uniq.tolist()) == {-1, 1}:
-                values: tuple[Any, Any] = (uniq[uniq == 1][0], uniq[uniq == -1][0])
+                values: tuple[Any, ...] = (uniq[uniq == 1][0], uniq[uniq == -1][0])
             else:
                 raise WilsonianError(
                     f"the labels in {source} have {uniq.size} distinct values "
-                    f"({_label_repr(uniq)}); pass classes 'A,B' (y = +1 for A, -1 for B)."
+                    f"({_label_repr(uniq)}); pass classes 'A,B' (y = +1 for A, -1 for B), a list "
+                    "of classes or 'all' (one-hot targets), or store float targets for regression."
                 )
         else:
-            a, b = _split_classes(classes)
-            values = (_npz_class_value(a, uniq, source), _npz_class_value(b, uniq, source))
-        names = (str(_json_label(values[0])), str(_json_label(values[1])))
+            tokens = _split_classes(classes)
+            if tokens == [ALL_CLASSES]:
+                values = tuple(uniq.tolist())
+            else:
+                values = tuple(_npz_class_value(t, uniq, source) for t in tokens)
+        names = tuple(str(_json_label(v)) for v in values)
     else:
         names_all = raw.class_names if raw is not None and raw.class_names else CLASS_NAMES[dataset]
         if classes is None:
             values = DEFAULT_CLASSES[dataset]
         else:
-            a, b = _split_classes(classes)
-            values = (
-                _named_class_index(a, names_all, dataset),
-                _named_class_index(b, names_all, dataset),
-            )
-        names = (names_all[values[0]], names_all[values[1]])
-    if values[0] == values[1]:
+            tokens = _split_classes(classes)
+            if tokens == [ALL_CLASSES]:
+                values = tuple(range(len(names_all)))
+            else:
+                values = tuple(_named_class_index(t, names_all, dataset) for t in tokens)
+        names = tuple(names_all[v] for v in values)
+    if len(set(_json_label(v) for v in values)) != len(values):
+        repeated = next(n for i, n in enumerate(names) if names.index(n) != i)
         raise WilsonianError(
-            f"the two classes are the same ({names[0]!r} twice); a binary task needs two "
-            "different classes."
+            f"the class {repeated!r} is given twice: the classes must not be the same; give different ones."
         )
-    return _Task(values=values, names=names, given=given)
+    kind = targets or ("binary" if len(values) == 2 else "one-hot")
+    if kind == "binary" and len(values) != 2:
+        raise WilsonianError(f"binary targets need exactly two classes; got {len(values)} (use --targets one-hot)")
+    return _Task(kind, tuple(values), tuple(names), given)
+
+
+def _integer_valued(labels: np.ndarray) -> bool:
+    return bool(np.all(np.isfinite(labels)) and np.all(labels == np.round(labels)))
 
 
 def _json_given(classes: Any) -> Any:
@@ -296,6 +350,15 @@ def _check_int(value: Any, what: str, minimum: int) -> int:
 
 
 def _load_raw(
+    dataset: str, data_dir: Path | None, data_file: str | Path | None, split: str, progress: bool
+) -> RawData:
+    try:
+        return _load_raw_unchecked(dataset, data_dir, data_file, split, progress)
+    except OSError as exc:  # any the loaders did not name themselves
+        raise file_error("read", exc.filename or data_file or data_dir, exc) from exc
+
+
+def _load_raw_unchecked(
     dataset: str, data_dir: Path | None, data_file: str | Path | None, split: str, progress: bool
 ) -> RawData:
     if dataset == "digits":
@@ -320,9 +383,10 @@ def build_pool(
     dim: int | None = None,
     teacher: str = "sign",
     pixel_scale: float | None = None,
+    targets: str | None = None,
     progress: bool = False,
 ) -> Pool:
-    """Build the pool of a binary task (THEORY.md §1, "Pool" and "Binary task").
+    """Build the pool of a task: binary, one-hot classes or regression (THEORY.md §1, §8).
 
     Parameters
     ----------
@@ -337,12 +401,14 @@ def build_pool(
         Must be None for the other data sets.
     data_file : str or Path, optional
         The ``.npz`` file; required for, and only for, ``npz``.
-    classes : (A, B), "A,B", or None
-        The two classes: integer indices or, for fashion-mnist and cifar10, standard names
-        (case-insensitive, e.g. "t-shirt/top", "Ankle boot", "ship"). y = +1 for A and −1
-        for B. Default: digits/mnist (8, 9), fashion-mnist (0, 9) = T-shirt/top vs Ankle
-        boot, cifar10 (8, 9) = ship vs truck; npz: labels that are already ±1. Must be None
-        for gaussian.
+    classes : (A, B, ...), "A,B[,...]", "all", or None
+        The classes: integer indices or, for fashion-mnist and cifar10, standard names
+        (case-insensitive, e.g. "t-shirt/top", "Ankle boot", "ship"); "all" for every
+        class. Two classes give a binary task, y = +1 for A and −1 for B; more give one-hot
+        targets, y ∈ R^C with y_c = 1 for class c and 0 otherwise (``targets`` overrides).
+        Default: digits/mnist (8, 9), fashion-mnist (0, 9) = T-shirt/top vs Ankle boot,
+        cifar10 (8, 9) = ship vs truck; npz: labels that are already ±1, or float targets
+        (regression, y (n,) or (n, C)). Must be None for gaussian.
     split : {"train", "test", "all"}
         "all" is train followed by test. digits has no split ("train" and "all" are all
         1,797 images, "test" is an error). gaussian draws train/"all" and test inputs from
@@ -364,6 +430,9 @@ def build_pool(
     pixel_scale : float, optional
         Divisor applied to the stored values before preprocessing. Default: 255 for 8-bit
         images (IDX, CIFAR-10, uint8 npz), 16 for digits (pixel range 0..16), 1 otherwise.
+    targets : {"binary", "one-hot"}, optional
+        How classes become targets: binary ±1 (two classes only) or one-hot (any number).
+        Default: binary for two classes, one-hot for more.
     progress : bool
         Progress bars on stderr while reading files.
 
@@ -371,8 +440,9 @@ def build_pool(
     -------
     Pool
         ``X`` float64 (n, d), ``y`` float64 (n,) in {+1, −1} (or the linear teacher's
-        values), and ``meta`` (JSON-serializable): dataset, classes (as given, resolved
-        label values, names), split, n_pool, n, n_available, dim, seed, preprocessing,
+        values, or regression targets), or (n, C) one-hot / regression targets; and
+        ``meta`` (JSON-serializable): dataset, classes (as given, resolved label values,
+        names), targets, n_outputs, split, n_pool, n, n_available, dim, seed, preprocessing,
         scale_divisor, files, data_dir/data_file, notes, and teacher for gaussian.
 
     Raises
@@ -423,24 +493,27 @@ def build_pool(
     if data_dir is None and dataset in ("mnist", "fashion-mnist", "cifar10"):
         data_dir = default_data_dir(dataset)
     raw = _load_raw(dataset, data_dir, data_file, split, progress)
-    task = _resolve_task(dataset, classes, raw)
+    task = _resolve_task(dataset, classes, raw, targets)
 
     labels = raw.labels
-    in_a = labels == task.values[0]
-    in_b = labels == task.values[1]
-    for name, mask in zip(task.names, (in_a, in_b)):
-        if not mask.any():
-            raise WilsonianError(
-                f"class {name!r} has no examples in the {split} split of {dataset}; "
-                "choose another class or split."
-            )
-    rows = np.flatnonzero(in_a | in_b)
+    if task.kind == "regression":
+        rows = np.arange(labels.shape[0])
+    else:
+        masks = [labels == value for value in task.values]
+        for name, mask in zip(task.names, masks):
+            if not mask.any():
+                raise WilsonianError(
+                    f"class {name!r} has no examples in the {split} split of {dataset}; "
+                    "choose another class or split."
+                )
+        rows = np.flatnonzero(np.logical_or.reduce(masks))
     n_available = int(rows.size)
     if n_pool is not None:
         if n_pool > n_available:
+            chosen = "points" if task.kind == "regression" else (
+                "points of classes " + ", ".join(repr(n) for n in task.names))
             raise WilsonianError(
-                f"n_pool={n_pool} but only {n_available} points of classes "
-                f"{task.names[0]!r} and {task.names[1]!r} are available in the {split} split "
+                f"n_pool={n_pool} but only {n_available} {chosen} are available in the {split} split "
                 f"of {dataset}; pass n_pool <= {n_available}."
             )
         keep = np.random.default_rng(seed).permutation(n_available)[:n_pool]
@@ -449,20 +522,21 @@ def build_pool(
     scale = pixel_scale if pixel_scale is not None else raw.scale
     X_raw = raw.images[rows].reshape(rows.size, -1).astype(np.float64) / scale
     X = preprocess(X_raw, preprocessing)
-    y = np.where(in_a[rows], 1.0, -1.0)
+    y, convention = _targets(task, labels[rows])
 
     meta = {
         "dataset": dataset,
         "classes_given": task.given,
-        "classes": [_json_label(v) for v in task.values],
-        "class_names": list(task.names),
-        "label_convention": "y = +1 for classes[0], -1 for classes[1]",
+        "classes": [_json_label(v) for v in task.values] if task.values else None,
+        "class_names": list(task.names) if task.names else None,
+        "targets": task.kind,
+        "n_outputs": 1 if y.ndim == 1 else int(y.shape[1]),
+        "label_convention": convention,
         "split": split,
         "n_pool": n_pool,
         "n_available": n_available,
         "n": int(X.shape[0]),
-        "n_positive": int(np.count_nonzero(y > 0)),
-        "n_negative": int(np.count_nonzero(y < 0)),
+        **_class_counts(task, y),
         "dim": int(X.shape[1]),
         "input_shape": [int(s) for s in raw.images.shape[1:]],
         "seed": seed,
@@ -479,6 +553,24 @@ def build_pool(
         "notes": list(raw.notes),
     }
     return Pool(X=X, y=y, meta=meta)
+
+
+def _targets(task: _Task, labels: np.ndarray) -> tuple[np.ndarray, str]:
+    """The pool's targets and how they were made from its labels."""
+    if task.kind == "regression":
+        return np.asarray(labels, dtype=np.float64), "y = the stored float targets (regression), one column per output"
+    if task.kind == "binary":
+        return np.where(labels == task.values[0], 1.0, -1.0), "y = +1 for classes[0], -1 for classes[1]"
+    onehot = np.stack([labels == value for value in task.values], axis=1).astype(np.float64)
+    return onehot, "one-hot: y_c = 1 for class c (classes[c]), 0 for the others; C = len(classes) outputs"
+
+
+def _class_counts(task: _Task, y: np.ndarray) -> dict[str, Any]:
+    if task.kind == "binary":
+        return {"n_positive": int(np.count_nonzero(y > 0)), "n_negative": int(np.count_nonzero(y < 0))}
+    if task.kind == "one-hot":
+        return {"n_per_class": [int(c) for c in y.sum(axis=0)]}
+    return {}
 
 
 def _gaussian_pool(

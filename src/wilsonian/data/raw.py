@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from wilsonian.errors import WilsonianError
+from wilsonian.errors import WilsonianError, file_error
 
 #: The splits a loader understands. ``"all"`` is train followed by test.
 SPLITS = ("train", "test", "all")
@@ -30,9 +30,10 @@ class RawData:
         The examples in their stored dtype and shape (``uint8`` (n, 28, 28) for IDX,
         ``uint8`` (n, 3, 32, 32) for CIFAR-10, ``float64`` (n, 8, 8) with values 0..16
         for digits, anything numeric for ``.npz``). Never rescaled.
-    labels : numpy.ndarray, shape (n,)
+    labels : numpy.ndarray, shape (n,) or (n, C)
         Class labels: ``int64`` indices into ``class_names`` for the standard data sets;
-        the stored values (ints, strings, ...) for ``.npz``.
+        the stored values (ints, strings, ...) for ``.npz``, whose ``y`` may also be float
+        regression targets, one column per output.
     class_names : tuple of str or None
         Name of class ``i`` at position ``i``; ``None`` when the labels are not indices
         (``.npz``).
@@ -81,9 +82,14 @@ def require_dir(data_dir: str | Path | None, dataset: str) -> Path:
     )
     if data_dir is None:
         raise WilsonianError(f"no data directory given for {dataset}; {hint}.")
-    path = Path(data_dir).expanduser()
-    if not path.exists():
-        raise WilsonianError(f"data directory {str(path)!r} does not exist; {hint}.")
-    if not path.is_dir():
-        raise WilsonianError(f"data directory {str(path)!r} is not a directory; {hint}.")
-    return path.resolve()
+    try:
+        path = Path(data_dir).expanduser()
+        if not path.exists():
+            raise WilsonianError(f"data directory {str(path)!r} does not exist; {hint}.")
+        if not path.is_dir():
+            raise WilsonianError(f"data directory {str(path)!r} is not a directory; {hint}.")
+        return path.resolve()
+    except (OSError, RuntimeError) as exc:  # a name too long, a loop of links, no home for ~user
+        if isinstance(exc, OSError):
+            raise file_error("use the data directory", exc.filename or data_dir, exc) from exc
+        raise WilsonianError(f"cannot use the data directory {str(data_dir)!r} ({exc}).") from exc

@@ -97,6 +97,15 @@ def _dtype(dtype: Any) -> Any:
     raise WilsonianError(f"dtype must be float64 or float32, got {dtype!r}.")
 
 
+def _check_torch_kernel(spec: Any) -> None:
+    """The torch backend has the relu and erf recursions only: refuse anything else."""
+    if not isinstance(spec, KernelSpec):
+        raise WilsonianError(f"spec must be a wilsonian.kernels.KernelSpec, got {type(spec).__name__}.")
+    if spec.activation not in ("relu", "erf") or spec.activation_params:
+        raise WilsonianError(f"the torch backend computes only the relu and erf kernels, not {spec.activation!r}; "
+                             "use the numpy or dask backend.")
+
+
 # --------------------------------------------------------------------------- kernels
 
 
@@ -182,8 +191,7 @@ def kernel_torch(X1: Any, X2: Any = None, spec: KernelSpec | None = None, *, dev
     """
     torch = _torch()
     spec = KernelSpec() if spec is None else spec
-    if not isinstance(spec, KernelSpec):
-        raise WilsonianError(f"spec must be a wilsonian.kernels.KernelSpec, got {type(spec).__name__}.")
+    _check_torch_kernel(spec)
     dev, dt = _device(device), _dtype(dtype)
     A = as_inputs(X1, "X1")
     symmetric = X2 is None
@@ -247,8 +255,7 @@ class TorchOperator(KernelOperator):
     def __init__(self, X: Any, spec: KernelSpec, *, device: str = "cpu", dtype: Any = None,
                  tile: int | None = None):
         torch = _torch()
-        if not isinstance(spec, KernelSpec):
-            raise WilsonianError(f"spec must be a wilsonian.kernels.KernelSpec, got {type(spec).__name__}.")
+        _check_torch_kernel(spec)
         self.spec = spec
         self.device_name = device
         self.device, self.dtype = _device(device), _dtype(dtype)
@@ -348,8 +355,8 @@ def eigh_torch(K: Any, y: Any, *, n_vectors: int = 0, device: str = "cpu", dtype
         raise WilsonianError(f"K must be a non-empty real square matrix, got shape {K.shape}.")
     n = K.shape[0]
     y = np.asarray(y, dtype=np.float64)
-    if y.shape != (n,) or not np.isfinite(y).all():
-        raise WilsonianError(f"y must be a finite array of shape ({n},), got shape {y.shape}.")
+    if y.ndim not in (1, 2) or y.shape[0] != n or not np.isfinite(y).all():
+        raise WilsonianError(f"y must be a finite array of shape ({n},) or ({n}, C), got shape {y.shape}.")
     if isinstance(n_vectors, bool) or not isinstance(n_vectors, Integral) or not (-1 <= n_vectors <= n):
         raise WilsonianError(f"n_vectors must be an integer in [-1, {n}], got {n_vectors!r}.")
     n_vectors = n if n_vectors == -1 else int(n_vectors)
@@ -361,8 +368,8 @@ def eigh_torch(K: Any, y: Any, *, n_vectors: int = 0, device: str = "cpu", dtype
         del Kt
         w, V = torch.flip(w, dims=(0,)), torch.flip(V, dims=(1,))
         p = V.T @ torch.as_tensor(y, dtype=dt, device=dev)
-        signs = torch.where(p < 0, -1.0, 1.0).to(dt)
-        p = p * signs
+        signs = torch.where((p if p.ndim == 1 else p[:, 0]) < 0, -1.0, 1.0).to(dt)
+        p = p * (signs if p.ndim == 1 else signs[:, None])
         vectors = None
         if n_vectors:
             vectors = (V[:, :n_vectors] * signs[:n_vectors]).cpu().numpy().astype(np.float64)

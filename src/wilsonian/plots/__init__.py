@@ -10,6 +10,7 @@ figures, drawn on a background thread while the files are written).
   flow, learnability) and :func:`run_figures`.
 - :mod:`~wilsonian.plots.nongaussian`: the input-dependent ridge and per-point errors.
 - :mod:`~wilsonian.plots.paper`: Figs. 1 and 4 of the paper.
+- :mod:`~wilsonian.plots.sweep`: the summary figures of a sweep.
 - :mod:`~wilsonian.plots.modes`: feature-mode statistics (Figs. 2 and 5).
 - :mod:`~wilsonian.plots.toy`: the Hermite toy model (Fig. 3).
 
@@ -42,6 +43,8 @@ _EXPORTS = {
     "nongaussian_figure": "wilsonian.plots.nongaussian",
     "fig1_figure": "wilsonian.plots.paper",
     "fig4_figure": "wilsonian.plots.paper",
+    "sweep_flow_figure": "wilsonian.plots.sweep",
+    "sweep_ratio_figure": "wilsonian.plots.sweep",
     "toy_figure": "wilsonian.plots.toy",
 }
 

@@ -24,10 +24,20 @@ def plot_learning_curves(ax, lc: dict, *, theories: Iterable[str] = ("ek", "spec
     typically orders of magnitude below, is then stated in a note instead).
     """
     eta = np.asarray(lc["eta"], dtype=float)
-    ax.errorbar(eta, lc["empirical_mean"], yerr=lc["empirical_sem"], fmt="o", color="k", ms=5, capsize=3,
+    ax.errorbar(eta, lc["empirical_mean"], yerr=np.asarray(lc["empirical_sem"], dtype=float), fmt="o", color="k", ms=5, capsize=3,
                 label="empirical (exact GP)", zorder=5)
+    # Where no mode falls below T the RG has nothing to integrate out: σ_eff² = σ² and E_RG
+    # collapses onto EK. That is a degenerate cutoff, not a prediction: mark it, do not draw it.
+    degenerate = np.asarray(lc.get("rg_all_learnable", np.zeros(eta.size)), dtype=bool)
     for name in theories:
-        ax.plot(eta, positive(lc[name]), **THEORY_STYLE[name])
+        values = positive(lc[name])
+        if name in ("rg", "rg_fluct"):
+            values = np.where(degenerate, np.nan, values)
+        ax.plot(eta, values, **THEORY_STYLE[name])
+    if degenerate.any() and any(name in ("rg", "rg_fluct") for name in theories):
+        bottom = np.nanmin(positive(lc["empirical_mean"])) / 3
+        ax.plot(eta[degenerate], np.full(degenerate.sum(), bottom), "x", color=THEORY_STYLE["rg"]["color"], ms=8,
+                label="no mode below T: RG degenerate (E_RG = EK), not drawn")
     ax.set_xscale("log")
     ax.set_yscale("log")
     ax.set_xlabel("η (training points)")
@@ -38,7 +48,7 @@ def plot_learning_curves(ax, lc: dict, *, theories: Iterable[str] = ("ek", "spec
         low, high = np.nanmin(emp), np.nanmax(emp)
         ax.set_ylim(low / 4, high * 2.5)
         ek = positive(lc.get("ek", np.array([np.nan])))
-        if "ek" in theories and np.nanmax(ek) < low / 4:
+        if "ek" in theories and np.isfinite(ek).any() and np.nanmax(ek) < low / 4:
             ax.text(0.02, 0.03, f"EK off scale: {np.nanmin(ek):.1e} … {np.nanmax(ek):.1e}",
                     transform=ax.transAxes, fontsize=8, color="tab:gray")
     tidy_log_axis(ax)
@@ -47,13 +57,90 @@ def plot_learning_curves(ax, lc: dict, *, theories: Iterable[str] = ("ek", "spec
     ax.legend(fontsize=8)
 
 
-def learning_curves_figure(lc: dict, *, label: str = ""):
-    """Two panels: every theory over the full range (EK's failure), and a zoom on the data."""
-    fig = figure(12, 4.6)
-    fixed_margins(fig, left=0.85, right=0.15, bottom=0.6, top=0.6, wspace=1.05, ncols=2)
-    axes = fig.subplots(1, 2)
+def mse_label(n_outputs: int = 1, what: str = "test") -> str:
+    """The y-axis label of an error: summed over outputs when there are several."""
+    return f"{what} MSE on the pool" if n_outputs == 1 else f"{what} MSE, summed over the {n_outputs} outputs"
+
+
+def plot_train_errors(ax, lc: dict, *, color: str = "k", label_suffix: str = "") -> None:
+    """The empirical train MSE of the draws (± SE) and eigenlearning's (σ²/κ)²(E_SB + ε²)."""
+    eta = np.asarray(lc["eta"], dtype=float)
+    ax.errorbar(eta, positive(lc["train_empirical_mean"]), yerr=np.asarray(lc["train_empirical_sem"], dtype=float),
+                fmt="s", mfc="none", color=color, ms=5, capsize=3, label="train, empirical" + label_suffix)
+    ax.plot(eta, positive(lc["train_eigenlearning"]), color=color, ls="-", lw=1.5,
+            label="train, eigenlearning" + label_suffix)
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_xlabel("η (training points)")
+    tidy_log_axis(ax)
+
+
+def learning_curves_figure(lc: dict, *, label: str = "", n_outputs: int = 1):
+    """Three panels: every theory over the full range (EK's failure), a zoom on the data, and
+    the train error against eigenlearning's prediction."""
+    fig = figure(16.5, 4.6)
+    fixed_margins(fig, left=0.85, right=0.15, bottom=0.6, top=0.6, wspace=1.25, ncols=3)
+    axes = fig.subplots(1, 3)
     plot_learning_curves(axes[0], lc, title="all theories (full range)")
     plot_learning_curves(axes[1], lc, title="zoom on the empirical curve", zoom=True)
+    for ax in axes[:2]:
+        ax.set_ylabel(mse_label(n_outputs))
+    if "train_empirical_mean" in lc:
+        plot_train_errors(axes[2], lc)
+        axes[2].set_ylabel(mse_label(n_outputs, "train"))
+        axes[2].set_title("train error (where σ² > 0)", fontsize=10)
+        axes[2].legend(fontsize=8)
+    else:
+        axes[2].set_visible(False)
+    fig.suptitle(label, fontsize=10)
+    return fig
+
+
+def ridge_sweep_figure(tables: list[dict], ridges, evidence: dict | None = None, *, label: str = "",
+                       n_outputs: int = 1):
+    """A ridge sweep: test errors (points) with spectral bias (lines) and the RG (dashed), one
+    colour per ridge; the train errors with eigenlearning; and the optimal ridge against η."""
+    from matplotlib import colormaps
+
+    colors = colormaps["viridis"](np.linspace(0, 0.9, len(ridges)))
+    fig = figure(16.5, 4.8)
+    fixed_margins(fig, left=0.85, right=0.15, bottom=0.6, top=0.6, wspace=1.25, ncols=3)
+    axes = fig.subplots(1, 3)
+    for color, ridge, lc in zip(colors, ridges, tables):
+        eta = np.asarray(lc["eta"], dtype=float)
+        axes[0].errorbar(eta, positive(lc["empirical_mean"]), yerr=np.asarray(lc["empirical_sem"], dtype=float),
+                         fmt="o", color=color, ms=4, capsize=2, label=f"σ² = {ridge:.2g}")
+        axes[0].plot(eta, positive(lc["spectral_bias"]), color=color, lw=1.5)
+        axes[0].plot(eta, positive(lc["rg"]), color=color, lw=1, ls="--")
+        plot_train_errors(axes[1], lc, color=color, label_suffix=f", σ² = {ridge:.2g}")
+    axes[0].set_xscale("log")
+    axes[0].set_yscale("log")
+    axes[0].set_xlabel("η (training points)")
+    axes[0].set_ylabel(mse_label(n_outputs))
+    axes[0].set_title("points: empirical; lines: spectral bias; dashed: RG", fontsize=9)
+    axes[0].legend(fontsize=7)
+    tidy_log_axis(axes[0])
+    axes[1].set_ylabel(mse_label(n_outputs, "train"))
+    axes[1].set_title("train error: squares empirical, lines eigenlearning", fontsize=9)
+    if evidence is not None:
+        eta = np.asarray(evidence["eta"], dtype=float)
+        ax = axes[2]
+        ax.loglog(eta, positive(evidence["theory_optimal_ridge"]), "-", color="tab:blue",
+                  label="minimizes E_SB (theory)")
+        if evidence.get("evidence_optimal_ridge") is not None:
+            ax.loglog(eta, positive(evidence["evidence_optimal_ridge"]), "o-", color="tab:red",
+                      label="maximizes the evidence (median over draws)")
+        best = evidence.get("best_on_grid", {})
+        if "empirical_test_error" in best:
+            ax.loglog(eta, best["empirical_test_error"], "s", mfc="none", color="k",
+                      label="grid ridge with the lowest test error")
+        ax.set_xlabel("η (training points)")
+        ax.set_ylabel("optimal ridge σ²")
+        ax.set_title("the optimal ridge", fontsize=9)
+        ax.legend(fontsize=7)
+        tidy_log_axis(ax)
+    else:
+        axes[2].set_visible(False)
     fig.suptitle(label, fontsize=10)
     return fig
 
@@ -75,7 +162,7 @@ def spectrum_figure(spectrum, *, fit: dict | None = None, label: str = ""):
     axes[0].set_title("kernel spectrum on the data measure")
     axes[0].legend(fontsize=8)
     tidy_log_axis(axes[0])
-    power = np.square(spectrum.target_coefficients)
+    power = spectrum.mode_power
     tail = np.cumsum(power[::-1])[::-1]
     axes[1].loglog(k, positive(power), ".", ms=2, color="tab:green", alpha=0.5, label="y_k² (target power per mode)")
     axes[1].loglog(k, positive(tail), color="tab:purple", lw=1.5, label="Σ_{j≥k} y_j² (remaining power)")
@@ -152,8 +239,11 @@ def learnability_figure(theory, lc: dict, *, picks: int = 5):
 
 def run_label(result) -> str:
     res, cfg = result.results, result.config
+    ridges = cfg.ridge_values
+    ridge = f"σ²={ridges[0]:g}" if len(ridges) == 1 else f"{len(ridges)} ridges {ridges[0]:.2g}…{ridges[-1]:.2g}"
+    noise = f", ε²={cfg.label_noise:g}" if cfg.label_noise else ""
     return (f"{res['pool'].get('dataset')} {res['pool'].get('class_names', '')}, N={result.pool.n}, "
-            f"{cfg.kernel} {cfg.activation} L={cfg.depth}, σ²={cfg.ridge:g}")
+            f"{cfg.kernel} {cfg.activation} L={cfg.depth}, {ridge}{noise}")
 
 
 def run_figures(result, directory: str | Path, *, formats: Iterable[str] = FORMATS) -> list[Path]:
@@ -164,16 +254,21 @@ def run_figures(result, directory: str | Path, *, formats: Iterable[str] = FORMA
     from wilsonian.plots.nongaussian import nongaussian_figure
 
     directory = Path(directory)
-    lc = result.results["learning_curve"]
+    tables = [p.compare(c) for p, c in zip(result.predictions, result.curves)]
+    lc = tables[0]
     label = run_label(result)
     theory = result.theory
+    outputs = result.spectrum.n_outputs
     figures = {
-        "learning_curves": learning_curves_figure(lc, label=label),
+        "learning_curves": learning_curves_figure(lc, label=label, n_outputs=outputs),
         "spectrum": spectrum_figure(result.spectrum, fit=result.results.get("scaling", {}).get("eigenvalues"),
                                     label=label),
         "rg_flow": rg_flow_figure(theory, lc, label=label),
         "learnability": learnability_figure(theory, lc),
     }
+    if len(tables) > 1:
+        figures["ridge_sweep"] = ridge_sweep_figure(tables, result.config.ridge_values,
+                                                    result.results.get("evidence"), label=label, n_outputs=outputs)
     if "nongaussian" in result.extras:
         figures["nongaussian"] = nongaussian_figure(result.extras["nongaussian"])
     return save_figures(figures, formats=formats, directory=directory)

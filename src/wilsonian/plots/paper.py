@@ -39,7 +39,7 @@ def fig4_figure(tasks: Sequence[tuple[str, dict, dict]], thresholds: Sequence[fl
     for ax, (name, lc, by_threshold) in zip(axes, tasks):
         eta = np.asarray(lc["eta"], dtype=float)
         emp = np.asarray(lc["empirical_mean"], dtype=float)
-        ax.errorbar(eta, emp, yerr=lc["empirical_sem"], fmt="o", color="k", capsize=3, label="empirical", zorder=5)
+        ax.errorbar(eta, emp, yerr=np.asarray(lc["empirical_sem"], dtype=float), fmt="o", color="k", capsize=3, label="empirical", zorder=5)
         ax.plot(eta, lc["spectral_bias"], color="tab:blue", lw=2, label="spectral bias")
         bottom, top = emp.min() / 8, emp.max() * 2
         for color, t in zip(colors, thresholds):

@@ -62,14 +62,15 @@ class Spectrum:
     ----------
     eigenvalues : (M,) float64
         λ_k of K/N, descending, non-negative (negative round-off clipped to 0).
-    target_coefficients : (M,) float64
-        y_k = v_kᵀy/√N in the same order as ``eigenvalues``.
+    target_coefficients : (M,) or (M, C) float64
+        y_k = v_kᵀy/√N in the same order as ``eigenvalues``; one column per output for a
+        target with C outputs (one-hot classes, vector regression).
     n : int
         Pool size N.
     trace : float
         ⟨K(x,x)⟩_μ = trace(K)/N (equals Σλ_k for a full spectrum).
     target_power : float
-        ⟨y²⟩_μ (equals Σ y_k² for a full spectrum).
+        ⟨|y|²⟩_μ, summed over outputs (equals Σ_k |y_k|² for a full spectrum).
     eigenfunctions : (N, m) float64 or None
         φ_k(x_i) = √N v_k(i) for the first m ≤ M modes, when they were requested.
     kernel_diagonal : (N,) float64 or None
@@ -103,9 +104,9 @@ class Spectrum:
     def __post_init__(self) -> None:
         lam = _frozen(self.eigenvalues)
         yk = _frozen(self.target_coefficients)
-        if lam.ndim != 1 or yk.shape != lam.shape:
+        if lam.ndim != 1 or yk.ndim not in (1, 2) or yk.shape[:1] != lam.shape or (yk.ndim == 2 and not yk.shape[1]):
             raise WilsonianError(
-                f"eigenvalues and target coefficients must be 1-D arrays of equal length, "
+                f"eigenvalues must be 1-D and target coefficients (M,) or (M, C) with the same M, "
                 f"got shapes {lam.shape} and {yk.shape}"
             )
         if not (np.all(np.isfinite(lam)) and np.all(np.isfinite(yk))):
@@ -137,12 +138,27 @@ class Spectrum:
 
     @property
     def tail_power(self) -> float:
-        """⟨y²⟩ − Σ_{resolved} y_k²: target power in the unresolved modes (≥ 0)."""
-        return max(0.0, float(self.target_power - np.square(self.target_coefficients).sum()))
+        """⟨|y|²⟩ − Σ_{resolved} |y_k|²: target power in the unresolved modes (≥ 0)."""
+        return max(0.0, float(self.target_power - self.mode_power.sum()))
 
     @property
     def is_truncated(self) -> bool:
         return self.n_modes < self.n
+
+    @property
+    def n_outputs(self) -> int:
+        """C, the number of target outputs (1 for a scalar target)."""
+        return 1 if self.target_coefficients.ndim == 1 else int(self.target_coefficients.shape[1])
+
+    @cached_property
+    def mode_power(self) -> np.ndarray:
+        """|y_k|² = Σ_c y_kc², the target power of each mode summed over outputs, (M,).
+
+        Every theory of THEORY.md §4 is linear in it (§8: the outputs are independent)."""
+        power = np.square(self.target_coefficients)
+        power = power if power.ndim == 1 else power.sum(axis=1)
+        power.setflags(write=False)
+        return power
 
     @property
     def n_positive(self) -> int:
@@ -156,7 +172,7 @@ class Spectrum:
         error, exactly like the unresolved tail (THEORY.md §4).
         """
         m = self.n_positive
-        power = np.square(self.target_coefficients)
+        power = self.mode_power
         return self.eigenvalues[:m], power[:m], float(power[m:].sum()) + self.tail_power
 
     @cached_property
@@ -202,8 +218,7 @@ class Spectrum:
         power = max(abs(self.target_power), np.finfo(float).tiny)
         return {
             "trace": abs(float(self.eigenvalues.sum()) - self.trace) / trace,
-            "target_power": abs(float(np.square(self.target_coefficients).sum()) - self.target_power)
-            / power,
+            "target_power": abs(float(self.mode_power.sum()) - self.target_power) / power,
         }
 
     def as_dict(self) -> dict[str, Any]:
@@ -241,9 +256,10 @@ class Spectrum:
         """
         lam = np.asarray(eigenvalues, dtype=np.float64)
         yk = np.asarray(target_coefficients, dtype=np.float64)
-        if lam.ndim != 1 or yk.shape != lam.shape:
+        if lam.ndim != 1 or yk.ndim not in (1, 2) or yk.shape[:1] != lam.shape:
             raise WilsonianError(
-                f"eigenvalues and coefficients must be 1-D of equal length, got {lam.shape} and {yk.shape}"
+                f"eigenvalues and coefficients must be 1-D of equal length (coefficients may have a "
+                f"column per output), got {lam.shape} and {yk.shape}"
             )
         if not (np.all(np.isfinite(lam)) and np.all(np.isfinite(yk))):
             raise WilsonianError("eigenvalues and coefficients must be finite")
@@ -285,7 +301,7 @@ def as_spectrum(
         raise WilsonianError("tail_mass and tail_power must be finite and non-negative")
     lam = np.asarray(spectrum, dtype=np.float64)
     yk = np.asarray(coefficients, dtype=np.float64)
-    if lam.ndim != 1 or lam.shape != yk.shape:
+    if lam.ndim != 1 or yk.ndim not in (1, 2) or yk.shape[:1] != lam.shape:
         raise WilsonianError(
             f"eigenvalues and coefficients must be 1-D of equal length, got {lam.shape} and {yk.shape}"
         )
@@ -328,8 +344,8 @@ def spectrum_from_kernel(
     ----------
     K : (N, N) float64
         Symmetric PSD kernel matrix on the pool.
-    y : (N,) float64
-        Targets on the pool.
+    y : (N,) or (N, C) float64
+        Targets on the pool (one column per output).
     n_vectors : int
         Number of eigenfunctions φ_k to return (0: none; −1: all).
     overwrite : bool
@@ -350,8 +366,8 @@ def spectrum_from_kernel(
     if K.ndim != 2 or K.shape[0] != K.shape[1]:
         raise WilsonianError(f"the kernel matrix must be square, got shape {K.shape}")
     n = K.shape[0]
-    if y.shape != (n,):
-        raise WilsonianError(f"y must have shape ({n},) to match the kernel, got {y.shape}")
+    if y.shape[:1] != (n,) or y.ndim not in (1, 2):
+        raise WilsonianError(f"y must have shape ({n},) or ({n}, C) to match the kernel, got {y.shape}")
     diagonal = np.array(np.diagonal(K), dtype=np.float64)
     w, p, V = symmetric_eigensystem(K, y, n_vectors=n_vectors, overwrite=overwrite, method=method)
     info = {"solver": "dense", "method": method, "n_vectors": n_vectors}
@@ -373,9 +389,9 @@ def spectrum_from_eigenpairs(
     Parameters
     ----------
     eigenvalues : (M,) eigenvalues w_k of K, descending (M = N or a top-k block)
-    projections : (M,) v_kᵀy
+    projections : (M,) or (M, C) v_kᵀy
     vectors : (N, m) the first m eigenvectors, or None
-    y : (N,) targets; kernel_diagonal : (N,) K(x_i, x_i)
+    y : (N,) or (N, C) targets; kernel_diagonal : (N,) K(x_i, x_i)
 
     Eigenvalues of K/N are w_k/N; negative round-off is clipped to 0 (which keeps a
     descending order descending) and its total recorded. The trace and ⟨y²⟩ come from the
@@ -390,10 +406,10 @@ def spectrum_from_eigenpairs(
         target_coefficients=np.asarray(projections, dtype=np.float64) / np.sqrt(n),
         n=n,
         trace=float(np.sum(kernel_diagonal)) / n,
-        target_power=float(np.dot(y, y)) / n,
+        target_power=float(np.sum(np.square(y))) / n,
         eigenfunctions=None if vectors is None else np.sqrt(n) * vectors,
         kernel_diagonal=np.asarray(kernel_diagonal, dtype=np.float64),
         clipped=float(-lam[negative].sum()),
         n_clipped=int(negative.sum()),
-        meta=dict(meta or {}),
+        meta={**(meta or {}), "most_negative_eigenvalue": float(min(lam.min(initial=0.0), 0.0))},
     )

@@ -79,9 +79,9 @@ class Eigensystem(NamedTuple):
     eigenvalues : (N,) float64
         Eigenvalues w_k of K (not K/N), in descending order. Not clipped: a PSD matrix may
         show round-off negatives of order 1e-16·w_1.
-    projections : (N,) float64
-        p_k = v_kᵀy ≥ 0, in the same order (each eigenvector is oriented so that its
-        projection is non-negative). Σ_k p_k² = |y|².
+    projections : (N,) or (N, C) float64
+        p_k = v_kᵀy, in the same order; each eigenvector is oriented so that its projection
+        (on the first output, for several) is non-negative. Σ_k |p_k|² = |y|².
     eigenvectors : (N, n_vectors) float64 or None
         The top eigenvectors v_k as columns, same order and orientation as ``projections``
         (so ``eigenvectors.T @ y`` equals ``projections[:n_vectors]``); None when none were
@@ -111,8 +111,9 @@ def symmetric_eigensystem(
     K : (N, N) array_like
         Symmetric kernel matrix (converted to float64). Only one triangle is read; K must be
         symmetric to round-off (a sample of rows is checked against the matching columns).
-    y : (N,) array_like
-        Target vector.
+    y : (N,) or (N, C) array_like
+        Target vector, or one column per output (then the eigenvectors are formed: the
+        tridiagonal route's projection trick serves one vector).
     n_vectors : int or "all"
         How many top eigenvectors to return: 0 (none, the default), 1..N, or -1 / "all".
     overwrite : bool
@@ -152,7 +153,9 @@ def symmetric_eigensystem(
     if method == "auto":
         many_vectors = n_vectors > _AUTO_TRIDIAGONAL_MAX_VECTOR_FRACTION * n
         method = "eigh" if many_vectors or n < _AUTO_TRIDIAGONAL_MIN_N else "tridiagonal"
-    if method == "eigh" or n == 1:  # N = 1 has nothing to reduce
+    # The tridiagonal route's reflection maps one target vector to e₁: a target with several
+    # outputs takes its projections from the eigenvectors.
+    if method == "eigh" or n == 1 or y.ndim == 2:  # N = 1 has nothing to reduce
         return _eigensystem_by_eigh(K, y, n_vectors)
     return _eigensystem_by_tridiagonal(K, y, n_vectors, overwrite)
 
@@ -173,9 +176,9 @@ def _validated_inputs(K, y) -> tuple[np.ndarray, np.ndarray]:
         K = K.astype(np.float64)
     n = K.shape[0]
     y = np.asarray(y)
-    if y.shape != (n,):
+    if y.ndim not in (1, 2) or y.shape[0] != n or (y.ndim == 2 and y.shape[1] == 0):
         raise WilsonianError(
-            f"y must have shape ({n},) to match K, got {y.shape}; pass one target value per row of K"
+            f"y must have shape ({n},) or ({n}, C) to match K, got {y.shape}; pass one target row per row of K"
         )
     if not (np.issubdtype(y.dtype, np.floating) or np.issubdtype(y.dtype, np.integer)):
         raise WilsonianError(f"y must be real, got dtype {y.dtype}")
@@ -223,12 +226,17 @@ def _eigensystem_by_eigh(K: np.ndarray, y: np.ndarray, n_vectors: int) -> Eigens
     w = w[::-1].copy()
     V = V[:, ::-1]
     p = V.T @ y
-    orientation = np.where(p < 0, -1.0, 1.0)
-    p *= orientation
+    orientation = np.where(_leading(p) < 0, -1.0, 1.0)
+    p *= orientation if p.ndim == 1 else orientation[:, None]
     vectors = None
     if n_vectors:
         vectors = V[:, :n_vectors] * orientation[:n_vectors]
     return Eigensystem(w, p, vectors)
+
+
+def _leading(p: np.ndarray) -> np.ndarray:
+    """The projection that orients each eigenvector: the only one, or the first output's."""
+    return p if p.ndim == 1 else p[:, 0]
 
 
 # ---------------------------------------------------------------------------------------------

@@ -159,8 +159,9 @@ class KrylovSolver:
             source, passes = "direct", passes + 1
             del KV
         projections = V.T @ y
-        signs = np.where(projections < 0, -1.0, 1.0)
-        projections *= signs
+        # orient each vector so that its projection (on the first output) is ≥ 0
+        signs = np.where((projections if projections.ndim == 1 else projections[:, 0]) < 0, -1.0, 1.0)
+        projections *= signs if projections.ndim == 1 else signs[:, None]
         kept_vectors = min(self.n_vectors, self.resolved)
         phi = V[:, :kept_vectors] * signs[:kept_vectors] if kept_vectors else None
         del V

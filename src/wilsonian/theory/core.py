@@ -50,6 +50,7 @@ class Predictions:
             "rg_all_learnable": self.rg.all_learnable,
             "rg_gamma": self.rg.gamma,
             "rg_fluct": self.rg.error_fluct,
+            "train_eigenlearning": self.spectral_bias.train_error,
         }
 
     def compare(self, curve) -> dict[str, np.ndarray]:
@@ -57,7 +58,12 @@ class Predictions:
         on the same η) beside every theory, as in ``results.json["learning_curve"]``."""
         if not np.array_equal(np.asarray(curve.eta, dtype=float), self.eta):
             raise WilsonianError("the learning curve and the predictions must share their grid of eta")
-        return {"eta": curve.eta, "empirical_mean": curve.mean, "empirical_sem": curve.sem, **self.table()}
+        table = {"eta": curve.eta, "empirical_mean": curve.mean, "empirical_sem": curve.sem, **self.table()}
+        if curve.train_errors is not None:
+            table.update(train_empirical_mean=curve.train_mean, train_empirical_sem=curve.train_sem)
+        if curve.log_evidence is not None:
+            table["log_evidence_mean"] = curve.log_evidence.mean(axis=0)
+        return table
 
     def as_dict(self) -> dict[str, Any]:
         return {"eta": self.eta, "ek": self.ek.as_dict(), "spectral_bias": self.spectral_bias.as_dict(),
@@ -76,7 +82,7 @@ class Theory:
     threshold : float
         The RG learnability threshold T ∈ (0, 1) (default 0.5).
     noise : float
-        Label-noise variance ε² ≥ 0 of the spectral-bias error (default 0).
+        Label-noise variance ε² ≥ 0 on each output of the training labels (default 0).
     coefficients : (M,) array, optional
         Target coefficients y_k when ``spectrum`` is an array.
 
@@ -89,6 +95,8 @@ class Theory:
         self._ridge = check_ridge(ridge)
         self._threshold = check_threshold(threshold)
         self._noise = check_noise(noise)
+        # label noise of variance ε² on each of C outputs adds C ε² to the summed error
+        self._total_noise = self._noise * self._spectrum.n_outputs
 
     @property
     def spectrum(self) -> Spectrum:
@@ -114,7 +122,7 @@ class Theory:
     # ------------------------------------------------------------------------------ EK
     def ek(self, etas) -> EK:
         """E_EK(η): EK with the bare ridge σ²."""
-        return _ek.ek_prediction(self._spectrum, as_etas(etas), self._ridge)
+        return _ek.ek_prediction(self._spectrum, as_etas(etas), self._ridge, self._total_noise)
 
     def ek_mode_predictor(self, etas) -> np.ndarray:
         """f̄_k = λ_k y_k/(λ_k + σ²/η) per mode, shape (n_eta, M)."""
@@ -127,7 +135,7 @@ class Theory:
     # ------------------------------------------------------------------- spectral bias
     def spectral_bias(self, etas) -> SpectralBias:
         """κ(η), γ(η) and E_SB(η) of Canatar, Bordelon & Pehlevan (with the label noise)."""
-        return _sb.spectral_bias(self._spectrum, as_etas(etas), self._ridge, self._noise)
+        return _sb.spectral_bias(self._spectrum, as_etas(etas), self._ridge, self._total_noise)
 
     def spectral_bias_mode_errors(self, etas) -> np.ndarray:
         """Per-mode spectral-bias errors, shape (n_eta, M); they sum to E_SB − tail."""
@@ -152,15 +160,19 @@ class Theory:
 
     def rg(self, etas) -> RGPrediction:
         """E_RG(η), the paper's RG theory, with its cutoff, σ_eff² and the RG-fluct extension."""
-        return _rg.rg_prediction(self._spectrum, as_etas(etas), self._ridge, self._threshold)
+        return _rg.rg_prediction(self._spectrum, as_etas(etas), self._ridge, self._threshold, self._total_noise)
+
+    def optimal_ridge(self, etas) -> np.ndarray:
+        """The σ² that minimizes E_SB(η) at each η, for this spectrum and label noise."""
+        return _sb.optimal_ridge(self._spectrum, as_etas(etas), self._total_noise)
 
     # ---------------------------------------------------------------------- together
     def predict(self, etas) -> Predictions:
         """EK, spectral bias and the RG on one grid of η."""
         eta = as_etas(etas)
-        return Predictions(eta, _ek.ek_prediction(self._spectrum, eta, self._ridge),
-                           _sb.spectral_bias(self._spectrum, eta, self._ridge, self._noise),
-                           _rg.rg_prediction(self._spectrum, eta, self._ridge, self._threshold))
+        return Predictions(eta, _ek.ek_prediction(self._spectrum, eta, self._ridge, self._total_noise),
+                           _sb.spectral_bias(self._spectrum, eta, self._ridge, self._total_noise),
+                           _rg.rg_prediction(self._spectrum, eta, self._ridge, self._threshold, self._total_noise))
 
     def truncation_bound(self, etas, tolerance: float = 0.01):
         """How far a truncated spectrum can be trusted (:mod:`wilsonian.theory.truncation`)."""

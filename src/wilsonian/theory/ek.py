@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from wilsonian.spectrum import Spectrum
-from wilsonian.theory._sums import POWER, resolvent
+from wilsonian.theory._sums import LAMBDA2, POWER, resolvent
 
 
 @dataclass(frozen=True)
@@ -25,9 +25,11 @@ class EK:
     eta: np.ndarray
     error: np.ndarray
     ridge: float
+    gamma: np.ndarray | None = None  # η Σ λ²/(ηλ + σ²)²: how much label noise reaches the predictor
+    noise: float = 0.0
 
     def as_dict(self) -> dict[str, Any]:
-        return {"eta": self.eta, "error": self.error, "ridge": self.ridge}
+        return {"eta": self.eta, "error": self.error, "ridge": self.ridge, "gamma": self.gamma, "noise": self.noise}
 
 
 def unlearned_fraction(eigenvalues: np.ndarray, eta: np.ndarray, ridge: float | np.ndarray) -> np.ndarray:
@@ -46,7 +48,8 @@ def unlearned_fraction(eigenvalues: np.ndarray, eta: np.ndarray, ridge: float | 
 def mode_predictor(spectrum: Spectrum, eta: np.ndarray, ridge: float) -> np.ndarray:
     """Average predictor per mode f̄_k = λ_k y_k/(λ_k + σ²/η), shape (n_eta, M)."""
     learned = 1.0 - unlearned_fraction(spectrum.eigenvalues, eta, ridge)
-    return learned * spectrum.target_coefficients[None, :]
+    yk = spectrum.target_coefficients
+    return learned * yk[None, :] if yk.ndim == 1 else learned[:, :, None] * yk[None, :, :]
 
 
 def mode_variance(spectrum: Spectrum, eta: np.ndarray, ridge: float) -> np.ndarray:
@@ -58,17 +61,24 @@ def mode_variance(spectrum: Spectrum, eta: np.ndarray, ridge: float) -> np.ndarr
     return np.where(denominator > 0, variance, 0.0)
 
 
-def error_with_ridge(spectrum: Spectrum, eta: np.ndarray, ridge: float | np.ndarray) -> np.ndarray:
-    """E_EK for a given (scalar or per-η) ridge ρ: ρ² Σ_k y_k²/(ηλ_k + ρ)² + unlearnable power.
+def error_with_ridge(spectrum: Spectrum, eta: np.ndarray, ridge: float | np.ndarray,
+                     noise: float = 0.0) -> tuple[np.ndarray, np.ndarray]:
+    """(E_EK, γ) for a given (scalar or per-η) ridge ρ and label noise ε²:
 
-    Unresolved tail modes (truncated spectra) and zero modes count as unlearned.
+        E = ρ² Σ_k y_k²/(ηλ_k + ρ)² + unlearnable power + ε² γ,   γ = η Σ_k λ_k²/(ηλ_k + ρ)².
+
+    EK per mode is f_k = ηλ_k/(ηλ_k + ρ)·(y_k + n_k), where the noise projects onto mode k
+    with variance ε²/η; its square adds ε² ηλ_k²/(ηλ_k + ρ)². Unresolved tail modes
+    (truncated spectra) and zero modes count as unlearned.
     """
     _, _, unlearnable = spectrum.positive_part()
     rho = np.ascontiguousarray(np.broadcast_to(np.asarray(ridge, dtype=np.float64), eta.shape))
-    _, sums = resolvent(spectrum)(eta, rho, second=[POWER])
-    return np.square(rho) * sums[:, 0] + unlearnable
+    _, sums = resolvent(spectrum)(eta, rho, second=[LAMBDA2, POWER])
+    gamma = eta * sums[:, 0]
+    return np.square(rho) * sums[:, 1] + unlearnable + noise * gamma, gamma
 
 
-def ek_prediction(spectrum: Spectrum, eta: np.ndarray, ridge: float) -> EK:
-    """E_EK(η) = Σ_k [(σ²/η)/(λ_k + σ²/η)]² y_k²."""
-    return EK(eta, error_with_ridge(spectrum, eta, ridge), ridge)
+def ek_prediction(spectrum: Spectrum, eta: np.ndarray, ridge: float, noise: float = 0.0) -> EK:
+    """E_EK(η) = Σ_k [(σ²/η)/(λ_k + σ²/η)]² y_k² (+ ε² γ with label noise)."""
+    error, gamma = error_with_ridge(spectrum, eta, ridge, noise)
+    return EK(eta, error, ridge, gamma, noise)

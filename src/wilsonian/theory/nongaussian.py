@@ -57,9 +57,10 @@ def input_dependent_ridge(spectrum: Spectrum, cutoff: int, ridge: float) -> np.n
 def reweighted_coefficients(
     spectrum: Spectrum, y: np.ndarray, eta: float, cutoff: int, ridge_x: np.ndarray
 ) -> np.ndarray:
-    """Kept-mode coefficients f_k (k ≤ κ) of the reweighted EK, shape (κ,)."""
+    """Kept-mode coefficients f_k (k ≤ κ) of the reweighted EK, shape (κ,) (or (κ, C) for a
+    target with C outputs: one column per output)."""
     if cutoff == 0:
-        return np.zeros(0)
+        return np.zeros((0,) + np.shape(y)[1:])
     phi = _kept_eigenfunctions(spectrum, cutoff)
     n = spectrum.n
     weights = 1.0 / ridge_x
@@ -72,7 +73,7 @@ def reweighted_coefficients(
     A[np.diag_indices_from(A)] += 1.0
     rhs = (weighted.T @ y) * (eta / n)  # η Λ^½ b
     g = scipy.linalg.solve(A, rhs, assume_a="pos", check_finite=False)
-    return root_lam * g
+    return g * (root_lam if g.ndim == 1 else root_lam[:, None])
 
 
 def gaussian_rg_predictor(spectrum: Spectrum, eta: float, renormalized: float, cutoff: int | None = None) -> np.ndarray:
@@ -86,7 +87,9 @@ def gaussian_rg_predictor(spectrum: Spectrum, eta: float, renormalized: float, c
         raise WilsonianError("per-point predictions need the spectrum's eigenfunctions")
     m = phi.shape[1] if cutoff is None else cutoff
     lam = spectrum.eigenvalues[:m]
-    coefficients = lam * spectrum.target_coefficients[:m] / (lam + renormalized / eta)
+    learned = lam / (lam + renormalized / eta)
+    yk = spectrum.target_coefficients[:m]
+    coefficients = learned * yk if yk.ndim == 1 else learned[:, None] * yk
     return phi[:, :m] @ coefficients
 
 
@@ -172,14 +175,15 @@ def nongaussian_comparison(
         ridge_x[i] = input_dependent_ridge(spectrum, c, ridge)
         f = reweighted_coefficients(spectrum, y, e, c, ridge_x[i])
         phi = spectrum.eigenfunctions[:, :c]
-        nongaussian = phi @ f if c else np.zeros(n)
+        empirical = prediction_mean[i]
+        nongaussian = phi @ f if c else np.zeros(empirical.shape)
         gaussian = gaussian_rg_predictor(spectrum, e, sigma_eff[i])
         gaussian_kept = gaussian_rg_predictor(spectrum, e, sigma_eff[i], cutoff=c)
-        empirical = prediction_mean[i]
-        mse_g[i] = np.mean(np.square(gaussian - empirical))
-        mse_gk[i] = np.mean(np.square(gaussian_kept - empirical))
-        mse_ng[i] = np.mean(np.square(nongaussian - empirical))
-    noise = prediction_var.mean(axis=1) / trials
+        # per-point MSE over the pool, summed over outputs
+        mse_g[i] = np.sum(np.square(gaussian - empirical)) / n
+        mse_gk[i] = np.sum(np.square(gaussian_kept - empirical)) / n
+        mse_ng[i] = np.sum(np.square(nongaussian - empirical)) / n
+    noise = prediction_var.reshape(eta.size, n, -1).sum(axis=2).mean(axis=1) / trials
     return NonGaussianReport(eta, cutoff, sigma_eff, ridge_x, mse_g, mse_gk, mse_ng, noise, trials)
 
 

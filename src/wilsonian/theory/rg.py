@@ -113,13 +113,19 @@ class RGPrediction:
         return asdict(self)
 
 
-def rg_prediction(spectrum: Spectrum, eta: np.ndarray, ridge: float, threshold: float) -> RGPrediction:
-    """The Wilsonian RG learning curve E_RG(η) and its flow quantities (THEORY.md §4)."""
+def rg_prediction(spectrum: Spectrum, eta: np.ndarray, ridge: float, threshold: float,
+                  noise: float = 0.0) -> RGPrediction:
+    """The Wilsonian RG learning curve E_RG(η) and its flow quantities (THEORY.md §4).
+
+    With label noise ε², EK with the renormalized ridge gains ε² γ_RG (the noise reaching
+    the kept predictor, see :func:`wilsonian.theory.ek.error_with_ridge`); RG-fluct divides
+    the whole by 1 − γ_RG, as spectral bias does.
+    """
     cutoff, sigma_eff, all_learnable = cutoff_and_ridge(spectrum, eta, ridge, threshold)
     _, _, unlearnable = spectrum.positive_part()
     _, sums = resolvent(spectrum)(eta, sigma_eff, second=[LAMBDA2, POWER])
     gamma = eta * sums[:, 0]  # γ_RG = η Σ λ²/(ηλ + σ_eff²)²
-    error = np.square(sigma_eff) * sums[:, 1] + unlearnable  # EK with the renormalized ridge
+    error = np.square(sigma_eff) * sums[:, 1] + unlearnable + noise * gamma  # EK with the renormalized ridge
     with np.errstate(invalid="ignore", divide="ignore"):
         error_fluct = np.where(gamma < 1, error / (1.0 - gamma), np.inf)
     return RGPrediction(eta, cutoff, sigma_eff, all_learnable, error, gamma, error_fluct, ridge, threshold)

@@ -72,7 +72,7 @@ def spectrum_exponent(spectrum: Spectrum, k_min: int = 1, k_max: int | None = No
 
 def target_tail_exponent(spectrum: Spectrum, k_min: int = 1, k_max: int | None = None) -> PowerLawFit:
     """Fit the target power beyond mode k, Σ_{j>k} y_j², against k."""
-    power = np.square(spectrum.target_coefficients)
+    power = spectrum.mode_power
     tail = np.cumsum(power[::-1])[::-1]
     tail = np.append(tail[1:], 0.0) + spectrum.tail_power  # Σ_{j>k}
     k = np.arange(1, spectrum.n_modes + 1, dtype=np.float64)

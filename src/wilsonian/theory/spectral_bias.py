@@ -57,8 +57,18 @@ class SpectralBias:
         """κ_S = κ/η, the convention of Simon et al. (eigenlearning)."""
         return self.kappa / self.eta
 
+    @property
+    def train_error(self) -> np.ndarray:
+        """The train MSE that eigenlearning predicts: (σ²/κ)² (E_SB + ε²), against the noisy
+        training labels (Simon et al. 2021: E_train = (δ/(nκ_S))² E_test, with the test error
+        there measured against noisy labels; here E_SB is against clean ones, hence + ε²).
+        0 at σ² = 0 (the GP interpolates)."""
+        with np.errstate(divide="ignore", invalid="ignore"):
+            factor = np.where(self.kappa > 0, np.square(self.ridge / np.where(self.kappa > 0, self.kappa, 1.0)), 0.0)
+        return factor * (self.error + self.noise)
+
     def as_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        return {**asdict(self), "train_error": self.train_error}
 
 
 def _equation(sums: ResolventSums, eta: np.ndarray, kappa: np.ndarray, floor: float):
@@ -155,7 +165,7 @@ def mode_errors(spectrum: Spectrum, result: SpectralBias) -> np.ndarray:
     factors = _error_factors(spectrum.eigenvalues, result.eta, result.kappa)
     with np.errstate(divide="ignore"):
         scale = np.where(result.gamma < 1, 1.0 / (1.0 - result.gamma), np.inf)
-    return scale[:, None] * np.square(factors) * np.square(spectrum.target_coefficients)[None, :]
+    return scale[:, None] * np.square(factors) * spectrum.mode_power[None, :]
 
 
 @dataclass(frozen=True)
@@ -167,6 +177,12 @@ class Eigenlearning:
     learnability: np.ndarray  # (n_eta, M), L_k = λ_k/(λ_k + κ_S)
     overfitting: np.ndarray  # E_0 = η/(η − Σ L_k²)
     error: np.ndarray  # E_0 Σ (1 − L_k)² y_k²
+
+    @property
+    def learnability_sum(self) -> np.ndarray:
+        """Σ_k L_k, the conservation law of eigenlearning: = η − σ²/κ_S (the κ equation), so
+        it equals η in the ridgeless limit while η is below the number of modes."""
+        return self.learnability.sum(axis=1)
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -185,6 +201,35 @@ def eigenlearning(spectrum: Spectrum, eta: np.ndarray, ridge: float) -> Eigenlea
     with np.errstate(invalid="ignore", divide="ignore"):
         learn = np.where(denominator > 0, lam / denominator, 0.0)
         overfitting = eta / (eta - np.square(learn).sum(axis=1))
-    error = overfitting * (np.square(1.0 - learn) @ np.square(spectrum.target_coefficients) + spectrum.tail_power)
+    error = overfitting * (np.square(1.0 - learn) @ spectrum.mode_power + spectrum.tail_power)
     error = np.where(overfitting > 0, error, np.inf)
     return Eigenlearning(eta, kappa_s, learn, overfitting, error)
+
+
+def optimal_ridge(spectrum: Spectrum, eta: np.ndarray, noise: float = 0.0, *, decades: float = 16.0) -> np.ndarray:
+    """The σ² that minimizes E_SB(η) at each η (label noise ε² included), shape (n_eta,).
+
+    A bounded search in log σ² from ``decades`` below to 2 above the largest eigenvalue:
+    a grid of 37 points, then Brent's method between the neighbours of the best one. Without
+    label noise the optimum of a noiseless target is often σ² → 0: the lower bound is then
+    returned.
+    """
+    from scipy.optimize import minimize_scalar
+
+    top = float(spectrum.eigenvalues[0]) if spectrum.n_modes else 1.0
+    low, high = np.log(top) - decades * np.log(10.0), np.log(top) + 2 * np.log(10.0)
+    grid = np.linspace(low, high, 37)
+    best = np.empty(eta.size)
+    for i, e in enumerate(eta):
+        point = np.array([e])
+
+        def error(log_ridge: float) -> float:
+            value = spectral_bias(spectrum, point, float(np.exp(log_ridge)), noise).error[0]
+            return float(value) if np.isfinite(value) else np.inf
+
+        values = np.array([error(g) for g in grid])
+        j = int(np.argmin(values))
+        result = minimize_scalar(error, bounds=(grid[max(j - 1, 0)], grid[min(j + 1, grid.size - 1)]),
+                                 method="bounded", options={"xatol": 1e-6})
+        best[i] = np.exp(result.x) if result.fun <= values[j] else np.exp(grid[j])
+    return best

@@ -135,7 +135,8 @@ def tail_model_spectrum(spectrum: Spectrum, level: float | None = None, *,
     taken from τ): the most learnable place for it. Levels below τ/(N − M) cannot hold the
     mass in the N − M unresolved modes and are raised to it.
     """
-    lam, yk = spectrum.eigenvalues, spectrum.target_coefficients
+    # The theories depend on the targets only through |y_k|²: one output holds it all.
+    lam, yk = spectrum.eigenvalues, np.sqrt(spectrum.mode_power)
     tau, power = spectrum.tail_mass, spectrum.tail_power
     if lam.size == 0:
         raise WilsonianError("the spectrum resolves no mode; compute at least one eigenvalue.")
@@ -181,7 +182,7 @@ def tail_levels(spectrum: Spectrum, count: int = _LEVELS) -> np.ndarray:
 def _predictions(spectrum: Spectrum, eta: np.ndarray, ridge: float, threshold: float) -> dict[str, np.ndarray]:
     rg = rg_prediction(spectrum, eta, ridge, threshold)
     return {
-        "ek": error_with_ridge(spectrum, eta, ridge),
+        "ek": error_with_ridge(spectrum, eta, ridge)[0],
         "spectral_bias": spectral_bias(spectrum, eta, ridge).error,
         "rg": rg.error,
         "rg_fluct": rg.error_fluct,

@@ -91,13 +91,19 @@ def _as_int(name: str, value: object, minimum: int) -> int:
     return result
 
 
+#: Largest λ_1, λ_> or σ² accepted: beyond it the 2×2 normal equations overflow float64.
+MAX_SCALE = 1e100
+
+
 def _as_float(name: str, value: object, *, positive: bool) -> float:
-    """A finite float that is > 0 (``positive``) or ≥ 0."""
+    """A finite float that is > 0 (``positive``) or ≥ 0, and at most :data:`MAX_SCALE`."""
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
         raise WilsonianError(f"{name} must be a real number, got {value!r}")
     result = float(value)
     if not math.isfinite(result):
         raise WilsonianError(f"{name} must be finite, got {result}")
+    if result > MAX_SCALE:
+        raise WilsonianError(f"{name} must be at most {MAX_SCALE:g} (the normal equations overflow), got {result:g}")
     if positive and result <= 0:
         raise WilsonianError(f"{name} must be > 0, got {result}")
     if not positive and result < 0:

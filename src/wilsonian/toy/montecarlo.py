@@ -81,6 +81,10 @@ BLOCK_TRIALS = 256
 #: whole-chunk arrays); elementwise, so it does not change the result.
 _SOLVE_TRIALS = 1 << 14
 
+#: Most normals one Monte Carlo may draw (trials × n): ~30 minutes at ~2 ns per normal on
+#: two cores. Beyond it a run is refused up front instead of running without bound.
+MAX_NORMALS = 10**12
+
 _SQRT2 = math.sqrt(2.0)
 
 
@@ -477,6 +481,11 @@ def _monte_carlo_models(models: Sequence[ToyParams], trials, seed, chunk, worker
     chunk (the draws and their power sums do not depend on λ_1, λ_> or σ²).
     """
     trials = _as_int("trials", trials, 1)
+    n = models[0].n
+    if trials * n > MAX_NORMALS:
+        raise WilsonianError(
+            f"{trials:,} trials of n = {n} points draw {trials * n:.1e} normals, beyond "
+            f"{MAX_NORMALS:.0e} (about half an hour on two cores at ~2 ns each); use fewer trials")
     seed = _as_int("seed", seed, 0)
     chunk = _as_int("chunk", chunk, 1)
     chunks = -(-trials // chunk)
@@ -528,6 +537,11 @@ def _monte_carlo_models(models: Sequence[ToyParams], trials, seed, chunk, worker
 # --------------------------------------------------------------------------------------------
 # Results of several λ_> (toy.json)
 # --------------------------------------------------------------------------------------------
+
+
+def _ratio(value: float, scale: float) -> float:
+    """value/scale as a z-score; NaN where the standard error is 0 or undefined."""
+    return value / scale if scale > 0 else math.nan
 
 
 def toy_results(
@@ -590,8 +604,8 @@ def toy_results(
                 "standard_slope": standard_slope(**common),
                 "mc_slope": mc.slope,
                 "mc_slope_se": mc.slope_se,
-                "z_theory": (mc.slope - theory) / mc.slope_se,
-                "z_zero": mc.slope / mc.slope_se,
+                "z_theory": _ratio(mc.slope - theory, mc.slope_se),
+                "z_zero": _ratio(mc.slope, mc.slope_se),
                 "cv_slope": mc.cv_slope,
                 "cv_slope_se": mc.cv_slope_se,
                 "cv_ratio": mc.cv_slope / theory if theory != 0.0 else math.nan,
