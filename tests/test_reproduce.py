@@ -63,34 +63,6 @@ def test_fig2_and_fig5_mode_statistics(tmp_path, cache, capsys):
     assert u.ndim == 4 and np.allclose(u, np.transpose(u, (1, 0, 2, 3)))
 
 
-def test_fig2_from_its_top_eigenvectors_matches_every_eigenvector(tmp_path, cache, capsys):
-    # fig2 asks the dense solver for the top max(modes) eigenvectors only (the tridiagonal
-    # route); its numbers must be those of eigh's full eigensystem up to round-off.
-    from wilsonian import mode_stats
-    from wilsonian.app import reproduce
-    from wilsonian.app.config import RunConfig
-    from wilsonian.app.run import compute_spectrum, load_pool, open_cache
-    from wilsonian.spectrum import DenseSolver
-
-    run_ok(["reproduce", "fig2", "--modes", "10,11,25,40", "--out", str(tmp_path / "f"), "--cache-dir", cache,
-            *COMMON], capsys)
-    record = json.loads((tmp_path / "f" / "fig2.json").read_text())
-    configs = reproduce.task_configs(RunConfig(dataset="digits", quiet=True, cache_dir=cache))
-    for config, task in zip(configs, record["tasks"]):
-        pool = load_pool(config)
-        full = compute_spectrum(config, pool, open_cache(config), DenseSolver(n_vectors=-1, method="eigh"))
-        phi = full.eigenfunctions
-        expected = mode_stats.mode_statistics(phi, [10, 11, 25, 40]).as_dict()
-        got = task["mode_statistics"]
-        assert got["preferred"] == expected["preferred"] and got["mode"] == expected["mode"]
-        for key in ("gauss_mean", "gauss_std", "cauchy_loc", "cauchy_scale", "gauss_loglik", "cauchy_loglik",
-                    "ks_gauss", "ks_cauchy", "excess_kurtosis"):
-            np.testing.assert_allclose(got[key], expected[key], rtol=1e-9, atol=1e-11, err_msg=key)
-        for pair, value in task["pair_correlations"].items():
-            a, b = (int(m) for m in pair.split(","))
-            assert value == pytest.approx(np.corrcoef(phi[:, a - 1], phi[:, b - 1])[0, 1], abs=1e-12)
-
-
 def test_fig3_and_toy_write_the_slopes(tmp_path, capsys):
     captured = run_ok(["reproduce", "fig3", "--out", str(tmp_path / "fig3"), "--trials-mc", "20000", "--quiet"],
                       capsys)

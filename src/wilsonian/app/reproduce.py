@@ -175,10 +175,9 @@ def _pool_title(pool: dict) -> str:
     return f"{pool.get('dataset')} '{names}', N = {pool.get('n')}"
 
 
-def _pools_and_spectra(configs: Sequence[RunConfig], check_modes=None,
-                       n_vectors: int = -1) -> list[tuple[RunConfig, Any, Any]]:
-    """(config, pool, spectrum with the top ``n_vectors`` eigenfunctions, −1: all) per task;
-    ``check_modes(pool)`` runs on every pool before the first (expensive) spectrum."""
+def _pools_and_spectra(configs: Sequence[RunConfig], check_modes=None) -> list[tuple[RunConfig, Any, Any]]:
+    """(config, pool, spectrum with every eigenfunction) per task; ``check_modes(pool)`` runs
+    on every pool before the first (expensive) spectrum."""
     from wilsonian.app.run import compute_spectrum, load_pool, open_cache
     from wilsonian.spectrum import DenseSolver
 
@@ -189,8 +188,7 @@ def _pools_and_spectra(configs: Sequence[RunConfig], check_modes=None,
     out = []
     for config, pool in zip(configs, pools):
         cache = open_cache(config)
-        solver = DenseSolver(n_vectors=n_vectors if n_vectors < 0 else min(n_vectors, pool.n))
-        out.append((config, pool, compute_spectrum(config, pool, cache, solver)))
+        out.append((config, pool, compute_spectrum(config, pool, cache, DenseSolver(n_vectors=-1))))
     return out
 
 
@@ -223,9 +221,7 @@ def fig2(configs: Sequence[RunConfig], modes: Sequence[int] | None = None) -> Re
     # they look like the paper's Fig. 2.
     pairs = mode_pairs(modes)
     involved = sorted({m for pair in pairs for m in pair})
-    # Only the modes shown: the top max(modes) eigenvectors (for a few, the tridiagonal route
-    # of DenseSolver skips eigh's N×N back-transformation; the same vectors to round-off).
-    tasks = _pools_and_spectra(configs, lambda pool: _check_mode_labels(involved, pool), n_vectors=involved[-1])
+    tasks = _pools_and_spectra(configs, lambda pool: _check_mode_labels(involved, pool))
     record: dict[str, Any] = {"figure": "fig2", "dataset": configs[0].dataset, "pairs": pairs, "tasks": []}
     figures = {}
     for config, pool, spectrum in tasks:
