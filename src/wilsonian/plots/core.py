@@ -28,9 +28,21 @@ THEORY_STYLE = {
 FORMATS = ("png", "pdf")
 
 
+class _NotebookFigure(Figure):
+    """A Matplotlib figure that a notebook displays as it is, whatever its plotting backend
+    (IPython asks objects for ``_repr_png_``)."""
+
+    def _repr_png_(self) -> bytes:
+        import io
+
+        buffer = io.BytesIO()
+        self.savefig(buffer, format="png", dpi=100)
+        return buffer.getvalue()
+
+
 def figure(width: float, height: float, *, layout: str | None = "constrained") -> Figure:
     """A new figure of ``width`` × ``height`` inches on an Agg canvas."""
-    fig = Figure(figsize=(width, height), layout=layout)
+    fig = _NotebookFigure(figsize=(width, height), layout=layout)
     FigureCanvasAgg(fig)
     return fig
 
