@@ -143,9 +143,11 @@ def ridge_sweep_figure(tables: list[dict], ridges, evidence: dict | None = None,
     return fig
 
 
-def spectrum_figure(spectrum, *, fit: dict | None = None, label: str = ""):
+def spectrum_figure(spectrum, *, fit: dict | None = None, label: str = "", per_output: bool = False,
+                    output_names=None):
     """λ_k with its power-law ``fit`` (``results.json["scaling"]["eigenvalues"]``), and the
-    target power per mode with the remaining power."""
+    target power per mode with the remaining power, summed over outputs; with ``per_output``
+    (and several outputs) also each output's remaining power, named by ``output_names``."""
     k = np.arange(1, spectrum.n_modes + 1)
     fig = figure(11, 4.2)
     axes = fig.subplots(1, 2)
@@ -159,13 +161,26 @@ def spectrum_figure(spectrum, *, fit: dict | None = None, label: str = ""):
     axes[0].set_title("kernel spectrum on the data measure")
     axes[0].legend(fontsize=8)
     tidy_log_axis(axes[0])
+    outputs = spectrum.n_outputs
+    summed = "" if outputs == 1 else f", summed over {outputs} outputs"
     power = spectrum.mode_power
     tail = np.cumsum(power[::-1])[::-1]
-    axes[1].loglog(k, positive(power), ".", ms=2, color="tab:green", alpha=0.5, label="y_k² (target power per mode)")
-    axes[1].loglog(k, positive(tail), color="tab:purple", lw=1.5, label="Σ_{j≥k} y_j² (remaining power)")
+    axes[1].loglog(k, positive(power), ".", ms=2, color="tab:green", alpha=0.5, label=f"|y_k|² per mode{summed}")
+    axes[1].loglog(k, positive(tail), color="tab:purple", lw=1.5, label=f"Σ_{{j≥k}} |y_j|² (remaining){summed}")
+    if per_output and outputs > 1:
+        from matplotlib import colormaps
+
+        names = list(output_names) if output_names is not None and len(output_names) == outputs else range(outputs)
+        colors = colormaps["tab10" if outputs <= 10 else "viridis"](np.linspace(0, 1, outputs) if outputs > 10
+                                                                    else np.arange(outputs))
+        per_mode = np.square(spectrum.target_coefficients)
+        for c, name in enumerate(names):
+            remaining = np.cumsum(per_mode[::-1, c])[::-1]
+            axes[1].loglog(k, positive(remaining), lw=0.9, color=colors[c], alpha=0.8, label=f"output {name}")
     axes[1].set_xlabel("mode k")
+    axes[1].set_ylabel("target power")
     axes[1].set_title("target decomposition")
-    axes[1].legend(fontsize=8)
+    axes[1].legend(fontsize=7 if per_output and outputs > 1 else 8, ncol=2 if per_output and outputs > 4 else 1)
     tidy_log_axis(axes[1])
     fig.suptitle(label, fontsize=9)
     return fig
@@ -254,7 +269,8 @@ def run_figures(result, directory: str | Path) -> list[Path]:
     figures = {
         "learning_curves": learning_curves_figure(lc, label=label, n_outputs=outputs),
         "spectrum": spectrum_figure(result.spectrum, fit=result.results.get("scaling", {}).get("eigenvalues"),
-                                    label=label),
+                                    label=label, per_output=result.config.power_per_output,
+                                    output_names=result.results["pool"].get("class_names")),
         "rg_flow": rg_flow_figure(theory, lc, label=label),
         "learnability": learnability_figure(theory, lc),
     }
