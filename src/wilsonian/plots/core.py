@@ -70,6 +70,25 @@ def positive(values) -> np.ndarray:
     return np.where((values > 0) & np.isfinite(values), values, np.nan)
 
 
+DEGENERATE_LABEL = "no mode below T: RG degenerate (σ_eff² = σ², E_RG = EK), not drawn"
+
+
+def degenerate_rg(table: dict) -> np.ndarray:
+    """Where no mode falls below T (``rg_all_learnable``): the RG has nothing to integrate out,
+    σ_eff² = σ² and E_RG collapses onto EK. A degenerate cutoff, not a prediction: figures
+    mark these η and do not draw the RG there."""
+    eta = np.asarray(table["eta"])
+    return np.asarray(table.get("rg_all_learnable", np.zeros(eta.size)), dtype=bool)
+
+
+def mark_degenerate(ax, eta, degenerate, bottom: float, *, color: str, label: str | None = DEGENERATE_LABEL) -> None:
+    """An × at height ``bottom`` for each degenerate η (nothing when there is none)."""
+    eta = np.asarray(eta, dtype=float)
+    if degenerate.any():
+        ax.plot(eta[degenerate], np.full(int(degenerate.sum()), bottom), "x", color=color, ms=8, clip_on=False,
+                label=label)
+
+
 def tidy_log_axis(ax) -> None:
     """Grid, and no crowded minor tick labels on short log axes."""
     ax.grid(True, which="both", alpha=0.3)

@@ -12,7 +12,15 @@ from typing import Iterable
 
 import numpy as np
 
-from wilsonian.plots.core import THEORY_STYLE, figure, positive, save_figure, tidy_log_axis
+from wilsonian.plots.core import (
+    THEORY_STYLE,
+    degenerate_rg,
+    figure,
+    mark_degenerate,
+    positive,
+    save_figure,
+    tidy_log_axis,
+)
 
 
 def plot_learning_curves(ax, lc: dict, *, theories: Iterable[str] = ("ek", "spectral_bias", "rg", "rg_fluct"),
@@ -26,18 +34,15 @@ def plot_learning_curves(ax, lc: dict, *, theories: Iterable[str] = ("ek", "spec
     eta = np.asarray(lc["eta"], dtype=float)
     ax.errorbar(eta, lc["empirical_mean"], yerr=np.asarray(lc["empirical_sem"], dtype=float), fmt="o", color="k", ms=5, capsize=3,
                 label="empirical (exact GP)", zorder=5)
-    # Where no mode falls below T the RG has nothing to integrate out: σ_eff² = σ² and E_RG
-    # collapses onto EK. That is a degenerate cutoff, not a prediction: mark it, do not draw it.
-    degenerate = np.asarray(lc.get("rg_all_learnable", np.zeros(eta.size)), dtype=bool)
+    degenerate = degenerate_rg(lc)
     for name in theories:
         values = positive(lc[name])
         if name in ("rg", "rg_fluct"):
             values = np.where(degenerate, np.nan, values)
         ax.plot(eta, values, **THEORY_STYLE[name])
-    if degenerate.any() and any(name in ("rg", "rg_fluct") for name in theories):
-        bottom = np.nanmin(positive(lc["empirical_mean"])) / 3
-        ax.plot(eta[degenerate], np.full(degenerate.sum(), bottom), "x", color=THEORY_STYLE["rg"]["color"], ms=8,
-                label="no mode below T: RG degenerate (E_RG = EK), not drawn")
+    if any(name in ("rg", "rg_fluct") for name in theories):
+        mark_degenerate(ax, eta, degenerate, np.nanmin(positive(lc["empirical_mean"])) / 3,
+                        color=THEORY_STYLE["rg"]["color"])
     ax.set_xscale("log")
     ax.set_yscale("log")
     ax.set_xlabel("η (training points)")
@@ -212,7 +217,10 @@ def rg_flow_figure(theory, lc: dict, *, label: str = ""):
     axes[0].set_title(f"RG flow of the ridge (T = {theory.threshold:g})")
     axes[0].legend(fontsize=8)
     tidy_log_axis(axes[0])
-    axes[1].loglog(eta, lc["rg_ridge"], "o-", color="tab:red", label="σ_eff²(η) (RG)")
+    degenerate = degenerate_rg(lc)
+    axes[1].loglog(eta, np.where(degenerate, np.nan, positive(lc["rg_ridge"])), "o-", color="tab:red",
+                   label="σ_eff²(η) (RG)")
+    mark_degenerate(axes[1], eta, degenerate, ridge, color="tab:red")
     axes[1].loglog(eta, positive(lc["spectral_bias_kappa"]), "s--", color="tab:blue", label="κ(η) (spectral bias)")
     axes[1].axhline(ridge, color="tab:gray", ls=":", lw=1, label="σ²")
     axes[1].set_xlabel("η")
