@@ -114,13 +114,16 @@ def ridge_sweep_figure(tables: list[dict], ridges, evidence: dict | None = None,
         axes[0].errorbar(eta, positive(lc["empirical_mean"]), yerr=np.asarray(lc["empirical_sem"], dtype=float),
                          fmt="o", color=color, ms=4, capsize=2, label=f"σ² = {ridge:.2g}")
         axes[0].plot(eta, positive(lc["spectral_bias"]), color=color, lw=1.5)
-        axes[0].plot(eta, positive(lc["rg"]), color=color, lw=1, ls="--")
+        degenerate = degenerate_rg(lc)
+        axes[0].plot(eta, np.where(degenerate, np.nan, positive(lc["rg"])), color=color, lw=1, ls="--")
+        mark_degenerate(axes[0], eta, degenerate, np.nanmin(positive(lc["empirical_mean"])) / 3, color=color,
+                        label=None)
         plot_train_errors(axes[1], lc, color=color, label_suffix=f", σ² = {ridge:.2g}")
     axes[0].set_xscale("log")
     axes[0].set_yscale("log")
     axes[0].set_xlabel("η (training points)")
     axes[0].set_ylabel(mse_label(n_outputs))
-    axes[0].set_title("points: empirical; lines: spectral bias; dashed: RG", fontsize=9)
+    axes[0].set_title("points: empirical; lines: spectral bias; dashed: RG (×: degenerate, not drawn)", fontsize=9)
     axes[0].legend(fontsize=7)
     tidy_log_axis(axes[0])
     axes[1].set_ylabel(mse_label(n_outputs, "train"))

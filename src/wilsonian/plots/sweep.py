@@ -25,8 +25,7 @@ def sweep_ratio_figure(rows: list[dict], *, title: str = ""):
     labels = [_label(r["point"]) for r in rows]
     fig = figure(4.2 * len(THEORIES) + 1.5, 1.2 + 0.32 * len(rows))
     axes = fig.subplots(1, len(THEORIES), sharey=True)
-    cmap = colormaps["RdBu_r"].copy()
-    cmap.set_bad("0.8")
+    cmap = colormaps["RdBu_r"].with_extremes(bad="0.8")
     image = None
     for ax, (name, title_t) in zip(np.atleast_1d(axes), THEORIES):
         ratio = np.array([np.asarray(r["table"][name], dtype=float) / np.asarray(r["table"]["empirical_mean"], dtype=float)
