@@ -54,6 +54,8 @@ def save_figure(fig: Figure, stem: str | Path, *, formats=FORMATS, dpi: int = 13
     """
     stem = Path(stem)
     stem.parent.mkdir(parents=True, exist_ok=True)
+    for ax in fig.axes:
+        _linear_if_nothing_positive(ax)
     written = []
     for fmt in formats:
         target = stem.parent / f"{stem.name}.{fmt}"
@@ -62,6 +64,22 @@ def save_figure(fig: Figure, stem: str | Path, *, formats=FORMATS, dpi: int = 13
             fig.savefig(tmp, format=fmt, dpi=dpi if fmt == "png" else None, metadata=metadata)
         written.append(target)
     return tuple(written)
+
+
+def _linear_if_nothing_positive(ax) -> None:
+    """A log axis with no positive finite value to draw cannot be scaled (Matplotlib raises);
+    it happens for honest numbers, e.g. a train error that underflows to 0 at σ² = 1e-200.
+    Such an axis becomes linear and says so, so the figure (and the run) still completes."""
+    if not ax.get_visible():
+        return
+    empty = False
+    for axis, minpos in (("x", ax.dataLim.minposx), ("y", ax.dataLim.minposy)):
+        if getattr(ax, f"get_{axis}scale")() == "log" and not np.isfinite(minpos):
+            getattr(ax, f"set_{axis}scale")("linear")
+            empty = True
+    if empty:
+        ax.text(0.5, 0.5, "nothing positive to draw\n(all values are 0, negative or not finite)",
+                transform=ax.transAxes, ha="center", va="center", fontsize=8, color="0.4")
 
 
 def positive(values) -> np.ndarray:
