@@ -202,8 +202,10 @@ class ConvKernel:
     channels_first : bool
         Rows are flattened (C, H, W) (CIFAR-10's layout) instead of (H, W, C).
 
-    ``matrix(X1, X2=None, out=, tile=, progress=)``, ``diagonal(X)`` and ``as_dict()`` make it
-    a kernel for every operator of :mod:`wilsonian.operators`.
+    Notes
+    -----
+    ``matrix(X1, X2=None, out=None, tile=None, progress=False)``, ``diagonal(X)`` and
+    ``as_dict()`` make it a kernel for every operator of :mod:`wilsonian.operators`.
     """
 
     image_shape: tuple = None
