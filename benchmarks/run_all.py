@@ -66,14 +66,20 @@ def toy_rows(trials: int) -> list[dict]:
                 target="≥ 8× faster (ratio ≤ 0.125)") for r in results[1:]]
 
 
+#: The row groups, in the order they run (``--only`` picks some).
+GROUPS = ("kernels", "linalg", "learning", "theory", "toy", "pipeline", "commands", "ridges")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="small sizes (a smoke test, not the targets)")
-    parser.add_argument("--only", help="comma-separated subset: kernels,linalg,learning,theory,toy,pipeline,commands")
+    parser.add_argument("--only", help=f"comma-separated subset: {','.join(GROUPS)}")
     args = parser.parse_args()
     quick = args.quick
-    chosen = set(args.only.split(",")) if args.only else {"kernels", "linalg", "learning", "theory", "toy", "pipeline",
-                                                          "commands"}
+    chosen = set(args.only.split(",")) if args.only else set(GROUPS)
+    unknown = chosen - set(GROUPS)
+    if unknown:
+        parser.error(f"unknown group(s) {', '.join(sorted(unknown))}; choose from {', '.join(GROUPS)}")
     rows: list[dict] = []
     started = time.perf_counter()
     if "kernels" in chosen:
@@ -94,6 +100,9 @@ def main() -> None:
     if "commands" in chosen:
         import bench_commands
         rows += bench_commands.run(n=1000 if quick else 10_000, trials=200_000 if quick else 5_000_000)
+    if "ridges" in chosen:
+        import bench_ridges
+        rows += bench_ridges.run(count=5 if quick else 20, trials=4 if quick else 20)
     print(f"machine: {machine()}")
     print_table(rows)
     print(f"total benchmark time {time.perf_counter() - started:.0f} s")
