@@ -1,4 +1,4 @@
-"""The figures' fixed layout, the savers, the formats and the figure thread."""
+"""The figures' fixed layout, the savers, the formats, plain log tick labels."""
 
 from __future__ import annotations
 
@@ -68,6 +68,24 @@ def test_figures_use_a_fixed_layout_that_keeps_every_label_inside_and_apart(ever
                     overlap = min(outer.x1, b.bbox.x1) - max(outer.x0, b.bbox.x0), \
                               min(outer.y1, b.bbox.y1) - max(outer.y0, b.bbox.y0)
                     assert min(overlap) <= 1, (name, overlap)
+
+
+def test_log_tick_labels_are_the_default_labels_in_plain_text(every_figure):
+    from matplotlib.ticker import LogFormatterSciNotation
+
+    plain, mathtext = plots.core.PlainLogFormatter(base=10.0), LogFormatterSciNotation(base=10.0)
+    values = (1e-3, 2e-3, 1.0, 10.0, 0.5, 1e12, 3e5, -1e-3)
+    assert [plain(v) for v in values] == ["10⁻³", "2×10⁻³", "10⁰", "10¹", "5×10⁻¹", "10¹²", "3×10⁵", "−10⁻³"]
+    assert [bool(mathtext(v)) for v in values] == [True] * len(values)
+    drawn = 0
+    for name, fig in every_figure.items():
+        plots.core.render(fig, "png")
+        for ax in fig.axes:
+            for axis in (ax.xaxis, ax.yaxis):
+                labels = [t.get_text() for t in axis.get_ticklabels(which="both") if t.get_text()]
+                assert not any("$" in label for label in labels), (name, labels)
+                drawn += axis.get_scale() in ("log", "symlog") and bool(labels)
+    assert drawn > 10
 
 
 def test_check_formats():
