@@ -2,7 +2,8 @@
 
     python benchmarks/_timed_command.py RECORD.json ARGS...
 
-The command runs through ``wilsonian.app.cli.main`` unchanged; only its computation
+The command runs through ``wilsonian.app.cli.main`` unchanged, called as the ``wilsonian``
+script calls it (arguments in ``sys.argv``); only its computation
 (``run`` / ``reproduce.figN`` / ``reproduce.toy``) and its writer (``write_outputs`` /
 ``reproduce.write``: figures and files) are wrapped in timers, outermost calls only. The
 record says when the computation started (start-up: imports, parsing, checks), how long it
@@ -56,7 +57,8 @@ def main() -> int:
         reproduce.write = timed("write", reproduce.write)
     from wilsonian.app.cli import main as cli_main
 
-    code = cli_main(argv)
+    sys.argv = ["wilsonian", *argv]
+    code = cli_main()  # as the `wilsonian` script calls it (no argv: the process ends after it)
     record = {"code": code, "in_process_s": time.perf_counter() - START,
               "startup_s": first_call.get("compute"), "compute_s": spans.get("compute"),
               "write_s": spans.get("write")}

