@@ -22,7 +22,7 @@ Names are imported on first use, so ``import wilsonian`` is quick.
 
 from __future__ import annotations
 
-import importlib
+from wilsonian._lazy import lazy_exports
 
 __version__ = "0.1.0"
 
@@ -52,20 +52,6 @@ _EXPORTS = {
 }
 
 
-def __getattr__(name: str):
-    module = _EXPORTS.get(name)
-    if module is None:
-        raise AttributeError(f"module 'wilsonian' has no attribute {name!r}")
-    if name == "plots":
-        value = importlib.import_module(module)
-    else:
-        value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__():
-    return sorted([*globals(), *_EXPORTS])
-
+__getattr__, __dir__ = lazy_exports("wilsonian", globals(), _EXPORTS)
 
 __all__ = ["WilsonianError", "__version__", *_EXPORTS]

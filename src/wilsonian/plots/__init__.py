@@ -2,7 +2,7 @@
 
 Each ``*_figure`` function returns a :class:`matplotlib.figure.Figure` (a notebook shows it
 as it is); :func:`save_figure` writes PNG and PDF atomically (:func:`save_figures` several
-figures, drawn on a background thread while the files are written).
+figures); the commands write PNG unless asked for PDF (:data:`COMMAND_FORMATS`).
 
 - :mod:`~wilsonian.plots.core`: the figure, its fixed layout, the savers and shared styles.
 - :mod:`~wilsonian.plots.formats`: the figure formats, without importing Matplotlib.
@@ -20,7 +20,7 @@ module loads only what it draws with.
 
 from __future__ import annotations
 
-import importlib
+from wilsonian._lazy import lazy_exports
 
 _EXPORTS = {
     "COMMAND_FORMATS": "wilsonian.plots.formats",
@@ -49,17 +49,6 @@ _EXPORTS = {
 }
 
 
-def __getattr__(name: str):
-    module = _EXPORTS.get(name)
-    if module is None:
-        raise AttributeError(f"module 'wilsonian.plots' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__():
-    return sorted([*globals(), *_EXPORTS])
-
+__getattr__, __dir__ = lazy_exports("wilsonian.plots", globals(), _EXPORTS)
 
 __all__ = [*_EXPORTS]
