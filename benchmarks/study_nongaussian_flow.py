@@ -32,13 +32,14 @@ from wilsonian.theory.nongaussian import nongaussian_comparison
 
 ETAS = np.array([10, 20, 40, 80, 150, 300, 600])
 RIDGE = 1e-8
-NAMES = ("gaussian_rg", "gaussian_rg_kept_modes", "nongaussian_rg", "conditional_rg", "conditional_rg_ridge_only")
+NAMES = ("gaussian_rg", "gaussian_rg_kept_modes", "nongaussian_rg", "conditional_rg", "conditional_rg_ridge_only",
+         "first_order_rg")
 
 
 def mses(report) -> dict[str, np.ndarray]:
     return {"gaussian_rg": report.mse_gaussian, "gaussian_rg_kept_modes": report.mse_gaussian_kept,
             "nongaussian_rg": report.mse_nongaussian, "conditional_rg": report.mse_conditional,
-            "conditional_rg_ridge_only": report.mse_conditional_ridge_only}
+            "conditional_rg_ridge_only": report.mse_conditional_ridge_only, "first_order_rg": report.mse_first_order}
 
 
 def run(trials: int, replicates: int, out: Path) -> dict:

@@ -208,3 +208,22 @@ def test_report_keeps_its_numbers_and_adds_the_conditional_rg(pool):
     assert np.allclose(np.asarray(cond["per_point_mse"]["conditional_rg_ridge_only"])[exact],
                        full.mse_nongaussian[exact], rtol=1e-6)
     assert cond["model"]["kernel_diagonal_constant"] is True
+
+
+def test_first_order_reweighting_is_the_linearized_per_point_theory(pool):
+    from wilsonian.theory.nongaussian import first_order_coefficients, reweighted_coefficients
+
+    K, y, spec = pool
+    cutoff, eta = 20, 60.0
+    ridge_x = input_dependent_ridge(spec, cutoff, 1e-6)
+    mean = ridge_x.mean()
+    errors = []
+    for t in (1e-3, 2e-3):  # shrink the ridge's fluctuation: the error of the linearization is O(t²)
+        scaled = mean + t * (ridge_x - mean)
+        errors.append(np.abs(first_order_coefficients(spec, y, eta, cutoff, scaled)
+                             - reweighted_coefficients(spec, y, eta, cutoff, scaled)).max())
+    assert errors[1] / errors[0] == pytest.approx(4.0, rel=0.05)
+    # and at t = 0 it is the Gaussian RG on the kept modes
+    f0 = first_order_coefficients(spec, y, eta, cutoff, np.full(spec.n, mean))
+    lam = spec.eigenvalues[:cutoff]
+    assert np.allclose(f0, eta * lam / (eta * lam + mean) * spec.target_coefficients[:cutoff])

@@ -81,6 +81,29 @@ def reweighted_coefficients(
     return g * (root_lam if g.ndim == 1 else root_lam[:, None])
 
 
+def first_order_coefficients(spectrum: Spectrum, y: np.ndarray, eta: float, cutoff: int,
+                             ridge_x: np.ndarray) -> np.ndarray:
+    """The reweighted EK to first order in δσ²(x) = σ²(x) − σ̄², σ̄² = ⟨σ²(x)⟩_μ, shape (κ,) or (κ, C):
+
+        f_k = L_k y_k − L_k ⟨φ_k (y − f⁰) δσ²⟩_μ / σ̄²,   L_k = ηλ_k/(ηλ_k + σ̄²),   f⁰ = Σ_{l≤κ} L_l y_l φ_l,
+
+    i.e. −L_k Σ_{q>κ} (λ_q/σ̄²) Σ_j U_kjqq (1 − L_j) y_j in cumulants: the residual of the
+    Gaussian RG, weighted by the ridge's fluctuation, fed into kept mode k."""
+    if cutoff == 0:
+        return np.zeros((0,) + np.shape(y)[1:])
+    phi = _kept_eigenfunctions(spectrum, cutoff)
+    mean = float(np.mean(ridge_x))
+    lam = spectrum.eigenvalues[:cutoff]
+    learn = eta * lam / (eta * lam + mean)
+    yk = spectrum.target_coefficients[:cutoff]
+    column = learn if yk.ndim == 1 else learn[:, None]
+    f0 = column * yk
+    delta = np.asarray(ridge_x, dtype=np.float64) - mean
+    residual = np.asarray(y, dtype=np.float64) - phi @ f0
+    weighted = residual * (delta if residual.ndim == 1 else delta[:, None])
+    return f0 - column * (phi.T @ weighted) / (spectrum.n * mean)
+
+
 def gaussian_rg_predictor(spectrum: Spectrum, eta: float, renormalized: float, cutoff: int | None = None) -> np.ndarray:
     """EK predictor with a constant ridge on the pool: Σ_k λ_k y_k/(λ_k + σ_eff²/η) φ_k(x_i).
 
@@ -122,6 +145,8 @@ class NonGaussianReport:
     mse_conditional: np.ndarray | None = None
     mse_conditional_ridge_only: np.ndarray | None = None
     conditional_fit: dict[str, Any] | None = None
+    #: The reweighted EK to first order in δσ²(x) (:func:`first_order_coefficients`).
+    mse_first_order: np.ndarray | None = None
 
     def as_dict(self) -> dict[str, Any]:
         q = np.quantile(self.ridge_x, [0.0, 0.05, 0.5, 0.95, 1.0], axis=1)
@@ -148,6 +173,11 @@ class NonGaussianReport:
             "improvement_ratio": self.mse_gaussian_kept / self.mse_nongaussian,
             "trials": self.trials,
             **({} if self.mse_conditional is None else {"conditional_rg": self._conditional_dict()}),
+            **({} if self.mse_first_order is None else {"first_order_rg": {
+                "per_point_mse": self.mse_first_order,
+                "per_point_excess_over_noise": self.mse_first_order - self.noise_floor,
+                "note": "reweighted EK to first order in δσ²(x): f_k = L_k y_k − L_k⟨φ_k (y − f⁰) δσ²⟩/σ_eff², "
+                        "= −L_k Σ_q (λ_q/σ_eff²) Σ_j U_kjqq (1 − L_j) y_j in fourth cumulants"}}),
             "notes": {
                 "ridge_x": "σ²(x_i) = σ² + K_ii − Σ_{k≤κ*} λ_k φ_k(x_i)²; its mean equals σ_eff²",
                 "gaussian_rg": "EK with σ_eff² over all modes (the paper's RG predictor)",
@@ -216,7 +246,7 @@ def nongaussian_comparison(
     mse_g = np.empty(eta.size)
     mse_gk = np.empty(eta.size)
     mse_ng = np.empty(eta.size)
-    mse_ab, mse_b = np.full(eta.size, np.nan), np.full(eta.size, np.nan)
+    mse_ab, mse_b, mse_1 = (np.full(eta.size, np.nan) for _ in range(3))
     fit = {name: np.full(eta.size, np.nan) for name in ("ridge_r2", "target_r2", "ridge_held_out_r2",
                                                           "target_held_out_r2", "n_terms_ridge", "n_terms_target",
                                                           "cross_modes", "full_modes", "clipped")}
@@ -233,6 +263,8 @@ def nongaussian_comparison(
         mse_g[i] = np.sum(np.square(gaussian - empirical)) / n
         mse_gk[i] = np.sum(np.square(gaussian_kept - empirical)) / n
         mse_ng[i] = np.sum(np.square(nongaussian - empirical)) / n
+        f_1 = first_order_coefficients(spectrum, y, e, c, ridge_x[i])
+        mse_1[i] = np.sum(np.square((phi @ f_1 if c else 0.0) - empirical)) / n
         if conditional:
             ab = conditional_ridge(phi, spectrum.eigenvalues[:c], spectrum.target_coefficients[:c], y, ridge_x[i],
                                    ridge, degree_b=degree_b, degree_a=degree_a, cross_modes=cross_modes,
@@ -244,7 +276,8 @@ def nongaussian_comparison(
             mse_ab[i] = np.sum(np.square((phi @ f_ab if c else 0.0) - empirical)) / n
             mse_b[i] = np.sum(np.square((phi @ f_b if c else 0.0) - empirical)) / n
     noise = prediction_var.reshape(eta.size, n, -1).sum(axis=2).mean(axis=1) / trials
-    report = NonGaussianReport(eta, cutoff, sigma_eff, ridge_x, mse_g, mse_gk, mse_ng, noise, trials)
+    report = NonGaussianReport(eta, cutoff, sigma_eff, ridge_x, mse_g, mse_gk, mse_ng, noise, trials,
+                               mse_first_order=mse_1)
     if conditional:
         diagonal = spectrum.kernel_diagonal
         constant = bool(np.ptp(diagonal) <= 1e-12 * max(float(np.abs(diagonal).max()), np.finfo(float).tiny))
