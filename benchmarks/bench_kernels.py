@@ -3,13 +3,14 @@
 Every time is a ratio to ``X @ X.T`` measured in the same run (best of ``repeat``), so the
 numbers mean the same thing on a laptop and on a cluster node. Cases: NNGP and NTK, ReLU
 and erf, ``X2=None`` (symmetric, upper triangle + mirror) and ``X2=X`` (full rectangle),
-with a straightforward full-matrix NumPy implementation ("naive") for comparison. Peak extra
+with a straightforward full-matrix NumPy implementation ("naive") for comparison; then
+every other closed-form activation (compiled path), NNGP and NTK, ``X2=None``. Peak extra
 memory is measured with tracemalloc (NumPy reports its allocations to it) and given as
 peak minus the size of the output.
 
 Usage::
 
-    python benchmarks/bench_kernels.py [--n 4000] [--d 784] [--repeat 3] [--seed 0]
+    python benchmarks/bench_kernels.py [--n 4000] [--d 784] [--repeat 3] [--seed 0] [--no-activations]
 
 Importable: ``run(n=..., d=...)`` returns the table as a list of dicts.
 """
@@ -22,7 +23,7 @@ import tracemalloc
 
 import numpy as np
 
-from wilsonian.kernels import nngp, ntk
+from wilsonian.kernels import activation, nngp, ntk
 
 
 def naive_kernel(X: np.ndarray, kind: str, activation: str, depth: int, weight_var: float,
@@ -63,8 +64,16 @@ def _peak_extra_bytes(fn, output_bytes: int) -> int:
     return peak - output_bytes
 
 
+#: The closed forms of the compiled path (name, parameters), one benchmark row per kind.
+ACTIVATION_CASES = [
+    ("leaky-relu", {"slope": 0.1}), ("abrelu", {"a": -0.2, "b": 1.1}), ("abs", {}),
+    ("erf", {"a": 1.2, "b": 0.8, "c": 0.1}), ("gelu", {}), ("sin", {}), ("cos", {}), ("gaussian", {}),
+    ("exp", {"b": 0.5}), ("sign", {}), ("rectified-monomial", {"degree": 2}), ("monomial", {"degree": 3}),
+]
+
+
 def run(n: int = 4000, d: int = 784, *, repeat: int = 3, seed: int = 0, depth: int = 2,
-        naive: bool = True) -> list[dict]:
+        naive: bool = True, activations: bool = True) -> list[dict]:
     """Benchmark rows: one dict per case, times in seconds and ratios to X·Xᵀ.
 
     ``repeat`` rounds; in each, X·Xᵀ is timed before the first case and after every case.
@@ -88,14 +97,19 @@ def run(n: int = 4000, d: int = 784, *, repeat: int = 3, seed: int = 0, depth: i
         ("ntk erf", "ntk", "erf", False),
         ("nngp relu X2=X", "nngp", "relu", True),
     ]
+    if activations:
+        for name, params in ACTIVATION_CASES:
+            label = name + "".join(f" {k}={v}" for k, v in params.items())
+            cases += [(f"{kind} {label}", kind, activation(name, **params), False) for kind in ("nngp", "ntk")]
 
     def ours(kind, act, rect, out=out):
         return (ntk if kind == "ntk" else nngp)(X, X if rect else None, out=out, activation=act, **kw)
 
+    ours("ntk", activation("gelu"), False)  # load the compiled path before timing
     timed = {name: (lambda k=kind, a=act, r=rect: ours(k, a, r)) for name, kind, act, rect in cases}
     if naive:
         timed.update({f"naive {name}": (lambda k=kind, a=act: naive_kernel(X, k, activation=a, **kw))
-                      for name, kind, act, rect in cases if not rect})
+                      for name, kind, act, rect in cases if not rect and isinstance(act, str)})
     times = {name: [] for name in timed}
     pair_ratios = {name: [] for name in timed}
     baselines = []
@@ -136,17 +150,18 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--no-naive", action="store_true", help="skip the naive implementation")
+    parser.add_argument("--no-activations", action="store_true", help="only ReLU and erf")
     args = parser.parse_args(argv)
     rows = run(args.n, args.d, repeat=args.repeat, seed=args.seed, depth=args.depth,
-               naive=not args.no_naive)
+               naive=not args.no_naive, activations=not args.no_activations)
     print(f"N={args.n} d={args.d} depth={args.depth}: X·Xᵀ best {rows[0]['baseline_s']:.3f} s "
           f"over {args.repeat} rounds")
-    head = (f"{'case':16s} {'time s':>7s} {'ratio':>6s} {'median':>6s} {'naive s':>8s} {'ratio':>6s} "
+    head = (f"{'case':36s} {'time s':>7s} {'ratio':>6s} {'median':>6s} {'naive s':>8s} {'ratio':>6s} "
             f"{'rel diff':>8s} {'extra MiB':>9s}")
     print(head)
     print("-" * len(head))
     for r in rows:
-        print(f"{r['case']:16s} {r['time_s']:7.3f} {r['ratio']:6.2f} {r['ratio_median']:6.2f} "
+        print(f"{r['case']:36s} {r['time_s']:7.3f} {r['ratio']:6.2f} {r['ratio_median']:6.2f} "
               f"{r['naive_s']:8.3f} {r['naive_ratio']:6.2f} {r['max_rel_diff_naive']:8.1e} "
               f"{r['peak_extra_mib']:9.1f}")
 

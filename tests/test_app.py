@@ -104,3 +104,74 @@ def test_readme_api_block_runs(tmp_path, monkeypatch):
     namespace: dict = {}
     exec(compile(block, "README.md", "exec"), namespace)  # noqa: S102
     assert namespace["wl"].__name__ == "wilsonian"
+
+
+def test_kernel_families_from_the_command_line(tmp_path, capsys):
+    """--activation with parameters, --architecture conv on image pools, --kernel precomputed."""
+    from wilsonian.data import build_pool
+    from wilsonian.kernels import ConvKernel, KernelSpec
+
+    fast = ["--etas", "5,10", "--trials", "2", "--quiet", "--no-cache"]
+    code, _, err = run_cli(["run", "--activation", "leaky-relu", "--activation-param", "slope=0.2", *fast,
+                            "--out", str(tmp_path / "a")], capsys)
+    assert code == 0, err
+    kernel = json.loads((tmp_path / "a" / "results.json").read_text())["kernel"]
+    assert kernel["activation"] == "leaky-relu" and kernel["activation_params"] == {"slope": 0.2}
+    code, _, err = run_cli(["run", "--architecture", "conv", "--filter", "3", "--readout", "gap", "--n-pool", "60",
+                            *fast, "--out", str(tmp_path / "c")], capsys)
+    assert code == 0, err
+    results = json.loads((tmp_path / "c" / "results.json").read_text())
+    pool = build_pool("digits", n_pool=60, seed=0)
+    K = ConvKernel(pool.image_shape, "nngp", "relu", 2, 3, "same", "gap", 2.0, 0.0).matrix(pool.X)
+    assert np.allclose(results["spectrum"]["eigenvalues"][:5], np.linalg.eigvalsh(K / 60)[::-1][:5], rtol=1e-9)
+    # a kernel computed elsewhere gives the same run as the same kernel computed here
+    pool = build_pool("digits", seed=0)
+    np.save(tmp_path / "K.npy", KernelSpec("ntk", "erf", 2).matrix(pool.X))
+    for name, extra in (("file", ["--kernel", "precomputed", "--kernel-file", str(tmp_path / "K.npy")]),
+                        ("here", ["--kernel", "ntk", "--activation", "erf"])):
+        code, _, err = run_cli(["run", *extra, *fast, "--out", str(tmp_path / name)], capsys)
+        assert code == 0, err
+    a, b = (json.loads((tmp_path / n / "results.json").read_text()) for n in ("file", "here"))
+    assert np.allclose(a["learning_curve"]["empirical_mean"], b["learning_curve"]["empirical_mean"], rtol=1e-10)
+    assert np.allclose(a["learning_curve"]["spectral_bias"], b["learning_curve"]["spectral_bias"], rtol=1e-10)
+
+
+@pytest.mark.parametrize("extra, word", [
+    (["--activation", "swishy"], "unknown activation"),
+    (["--activation", "leaky-relu"], "slope"),
+    (["--activation", "monomial", "--activation-param", "degree=x"], "degree"),
+    (["--architecture", "conv", "--filter", "9"], "larger than"),
+    (["--architecture", "conv", "--dataset", "gaussian"], "image shape"),
+    (["--architecture", "resnet"], "architecture"),
+    (["--architecture", "conv", "--readout", "max"], "readout"),
+    (["--kernel", "precomputed"], "--kernel-file"),
+    (["--device", "cpu", "--activation", "gelu"], "torch backend"),
+])
+def test_bad_kernel_options(tmp_path, capsys, extra, word):
+    code, _, err = run_cli(["run", "--quiet", "--no-cache", "--etas", "5", "--trials", "2", "--out",
+                            str(tmp_path / "o"), *extra], capsys)
+    assert code == 2 and err.startswith("error: ") and err.count("\n") == 1, err
+    assert word in err
+    assert not (tmp_path / "o").exists()
+
+
+@pytest.mark.parametrize("problem", ["asymmetric", "size", "nan", "negative"])
+def test_bad_kernel_files(tmp_path, capsys, problem):
+    from wilsonian.data import build_pool
+    from wilsonian.kernels import KernelSpec
+
+    K = KernelSpec().matrix(build_pool("digits", seed=0).X)
+    if problem == "asymmetric":
+        K[0, 1] += 1.0
+    elif problem == "size":
+        K = K[:10, :10]
+    elif problem == "nan":
+        K[3, 3] = np.nan
+    else:
+        K = K - 2 * np.abs(K).max() * np.eye(len(K))
+    np.save(tmp_path / "K.npy", K)
+    cache = tmp_path / "cache"
+    code, _, err = run_cli(["run", "--kernel", "precomputed", "--kernel-file", str(tmp_path / "K.npy"), "--quiet",
+                            "--cache-dir", str(cache), "--etas", "5", "--out", str(tmp_path / "o")], capsys)
+    assert code == 2 and err.startswith("error: ") and err.count("\n") == 1, err
+    assert not (tmp_path / "o").exists() and not list(cache.rglob("*.npz"))

@@ -421,7 +421,7 @@ GOOD = np.ones((3, 2))
 
 
 @pytest.mark.parametrize("kwargs", [
-    dict(activation="tanh"), dict(activation=None), dict(activation="ReLU"),
+    dict(activation="swish"), dict(activation=None), dict(activation="ReLU"),
     dict(depth=-1), dict(depth=1.5), dict(depth=True), dict(depth="2"),
     dict(weight_var=0.0), dict(weight_var=-1.0), dict(weight_var=np.nan), dict(weight_var=np.inf),
     dict(weight_var="2"), dict(bias_var=-0.1), dict(bias_var=np.nan), dict(bias_var=np.inf),

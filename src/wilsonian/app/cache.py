@@ -31,8 +31,10 @@ def say(quiet: bool, message: str) -> None:
 class CachedOperator(KernelOperator):
     """An operator whose ``matrix()`` goes through the cache; everything else is delegated."""
 
-    def __init__(self, inner: KernelOperator, cache: ArtifactCache, *, quiet: bool = True, label: str = ""):
+    def __init__(self, inner: KernelOperator, cache: ArtifactCache, *, quiet: bool = True, label: str = "",
+                 cache_matrix: bool = True):
         super().__init__(inner.n)
+        self.cache_matrix = cache_matrix  # False for a matrix the user handed in: no copy of it
         self.inner = inner
         self.cache = cache
         self.quiet = quiet
@@ -71,6 +73,8 @@ class CachedOperator(KernelOperator):
                                      "--bias-var or --depth. Nothing was cached.")
             return {"K": K}
 
+        if not self.cache_matrix:
+            return compute()["K"]
         return self.cache.fetch("kernel", artifact_key("kernel", **self.cache_key()), compute)["K"]
 
 
@@ -105,8 +109,11 @@ def _plain(value: Any) -> Any:
 
 
 def solve(operator: CachedOperator, solver, y: np.ndarray, cache: ArtifactCache, *,
-          quiet: bool = True) -> tuple[Spectrum, KernelOperator]:
-    """``solver.solve(operator, y)`` through the cache: (spectrum, operator for the learning curves)."""
+          quiet: bool = True, check=None) -> tuple[Spectrum, KernelOperator]:
+    """``solver.solve(operator, y)`` through the cache: (spectrum, operator for the learning curves).
+
+    ``check(spectrum)``, if given, runs on a freshly computed spectrum before it is cached (an
+    exception keeps it out of the cache)."""
     kernel_key = artifact_key("kernel", **operator.cache_key())
     key = artifact_key("spectrum", kernel=kernel_key, solver=solver.cache_key(), targets=array_digest(y))
     solved: dict[str, Any] = {}
@@ -114,6 +121,8 @@ def solve(operator: CachedOperator, solver, y: np.ndarray, cache: ArtifactCache,
     def compute() -> dict[str, np.ndarray]:
         say(quiet, f"eigensolver: {solver.describe()}, N = {operator.n}")
         spectrum, solved["downstream"] = solver.solve(operator, y, progress=not quiet)
+        if check is not None:
+            check(spectrum)
         # The kernel's key in the spectrum's provenance: which cached kernel it belongs to.
         return spectrum_to_arrays(replace(spectrum, meta={**spectrum.meta, "kernel_key": kernel_key}))
 

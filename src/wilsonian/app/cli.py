@@ -85,12 +85,32 @@ def _add_data_options(p: argparse.ArgumentParser, *, dataset_default: str | None
 
 
 def _add_kernel_options(p: argparse.ArgumentParser) -> None:
+    from wilsonian.kernels import ACTIVATIONS
+
     g = p.add_argument_group("kernel")
-    g.add_argument("--kernel", default="nngp", help="nngp or ntk (default: %(default)s)")
-    g.add_argument("--activation", default="relu", help="relu or erf (default: %(default)s)")
-    g.add_argument("--depth", type=int, default=2, help="hidden layers L (default: %(default)s)")
+    g.add_argument("--kernel", default="nngp", help="nngp, ntk, or precomputed (with --kernel-file) (default: %(default)s)")
+    g.add_argument("--activation", default="relu", help=f"{', '.join(ACTIVATIONS)} (default: %(default)s)")
+    g.add_argument("--activation-param", dest="activation_params", action="append", metavar="NAME=VALUE",
+                   help="a parameter of the activation, repeatable: slope (leaky-relu), a and b (abrelu, gaussian, "
+                        "exp; a, b, c for erf, sin, cos), degree (rectified-monomial, monomial), points (the "
+                        "quadrature of tanh and sigmoid)")
+    g.add_argument("--architecture", default="fc", help="fc (fully connected) or conv (a CNN on the images) "
+                                                        "(default: %(default)s)")
+    g.add_argument("--filter", type=int, default=3, help="conv: f × f filters (default: %(default)s)")
+    g.add_argument("--padding", default="same", help="conv: same or valid (default: %(default)s)")
+    g.add_argument("--readout", default="flatten", help="conv: flatten (a dense readout over positions) or gap "
+                                                        "(global average pooling; quadratic in positions) "
+                                                        "(default: %(default)s)")
+    g.add_argument("--depth", type=int, default=2, help="hidden layers L (conv: convolutional layers) "
+                                                        "(default: %(default)s)")
     g.add_argument("--weight-var", type=float, default=2.0, help="σ_w² (default: %(default)s)")
     g.add_argument("--bias-var", type=float, default=0.0, help="σ_b² (default: %(default)s)")
+    g.add_argument("--kernel-file", help="--kernel precomputed: an N × N .npy in the pool's order, or an .npz with K "
+                                         "(and optionally X, checked to be the pool's rows)")
+    g.add_argument("--symmetry-tol", type=float, default=1e-8,
+                   help="--kernel-file: largest |K − Kᵀ|/max|K| accepted (default: %(default)g)")
+    g.add_argument("--psd-tol", type=float, default=1e-8,
+                   help="--kernel-file: smallest eigenvalue accepted, as a fraction of −λ_1 (default: %(default)g)")
 
 
 def _add_learning_options(p: argparse.ArgumentParser, *, trials: int = 20) -> None:
@@ -130,8 +150,13 @@ def build_parser() -> argparse.ArgumentParser:
     _add_kernel_options(run)
     _add_learning_options(run)
     _add_run_options(run, out="results")
+    run.add_argument("--config", help="a TOML or JSON file of options (the same names; a run's own config.json "
+                                     "reproduces it); options on the command line override it")
     run.add_argument("--nongaussian", action="store_true",
                      help="also compute the input-dependent ridge and the reweighted (non-Gaussian) RG per point")
+    run.add_argument("--power-per-output", action="store_true",
+                     help="with several outputs (one-hot classes), also draw each output's target power in the "
+                          "spectrum figure")
     big = run.add_argument_group("large pools")
     big.add_argument("--solver", default="dense",
                      help="dense (every mode; stores K), topk (the top --k modes without storing K) or dask "
@@ -143,6 +168,21 @@ def build_parser() -> argparse.ArgumentParser:
                      help="resolve this many modes beyond --k and keep --k (the last modes converge slowest)")
     big.add_argument("--scheduler", help="Dask scheduler address for --solver dask (default: a local cluster)")
     big.add_argument("--device", help="cpu or cuda: kernels and the dense eigensystem with PyTorch")
+
+    swp = sub.add_parser("sweep", help="a grid of runs (T, depth, activation, σ_w², σ_b², ridge, classes, pool size) "
+                                       "that shares every kernel, spectrum and draw it can")
+    _add_data_options(swp)
+    swp.add_argument("--classes", help="the classes, as for run (sweep several tasks with --grid classes=0,9;7,9)")
+    swp.add_argument("--targets", help="binary or one-hot, as for run")
+    _add_kernel_options(swp)
+    _add_learning_options(swp)
+    _add_run_options(swp, out="sweep")
+    swp.add_argument("--grid", action="append", type=_grid_option, metavar="NAME=V1,V2,...",
+                     help="a grid axis: threshold, ridge, depth, activation, weight-var, bias-var, n-pool, or classes "
+                          "(pairs separated by ';'); repeat for more axes")
+    swp.add_argument("--workers", type=int, help="parallel processes for the points that need their own spectrum "
+                                                 "(default: the CPU count)")
+    swp.add_argument("--config", help="a TOML or JSON file of options and a [grid] table")
 
     rep = sub.add_parser("reproduce", help="reproduce a figure of the paper (fig1, fig2, fig3, fig4, fig5)")
     rep.add_argument("figure", help="fig1, fig2, fig3, fig4 or fig5")
@@ -178,17 +218,47 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def config_from_args(args: argparse.Namespace, **overrides) -> "RunConfig":
-    """The run configuration of parsed ``run`` or ``reproduce`` options."""
-    from wilsonian.app.config import RunConfig
-
-    names = [f.name for f in fields(RunConfig)]
+def _option_values(args: argparse.Namespace, names) -> dict:
     values = {name: getattr(args, name) for name in names if hasattr(args, name)}
     if isinstance(values.get("ridge"), tuple):  # --ridge: one value, or several
         ridges = values["ridge"]
         values["ridge"], values["ridges"] = ridges[0], (ridges if len(ridges) > 1 else None)
-    values.update(overrides)
-    return RunConfig(**values)
+    if isinstance(values.get("activation_params"), list):
+        values["activation_params"] = tuple(values["activation_params"])
+    return values
+
+
+def config_from_args(args: argparse.Namespace, **overrides) -> "RunConfig":
+    """The run configuration of parsed ``run`` or ``reproduce`` options (with ``--config``,
+    the file's options under those given on the command line)."""
+    from wilsonian.app.config import RunConfig
+    from wilsonian.app.config_file import merge
+
+    names = [f.name for f in fields(RunConfig)]
+    if getattr(args, "config", None) is None:
+        values = _option_values(args, names)
+        values.update(overrides)
+        return RunConfig(**values)
+    explicit = _option_values(args, [n for n in names if n in getattr(args, "explicit", ())])
+    explicit.update(overrides)
+    return merge(RunConfig, args.config, explicit)
+
+
+def _explicit_options(argv: Sequence[str] | None) -> set[str]:
+    """The options given on the command line itself (not by their defaults)."""
+    parser = build_parser()
+    for action in _all_actions(parser):
+        if action.option_strings and action.default is not argparse.SUPPRESS:
+            action.default = argparse.SUPPRESS
+    return set(vars(parser.parse_args(argv)))
+
+
+def _all_actions(parser: argparse.ArgumentParser):
+    for action in parser._actions:  # argparse keeps its actions here
+        yield action
+        if isinstance(action, argparse._SubParsersAction):
+            for sub in action.choices.values():
+                yield from _all_actions(sub)
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -202,6 +272,42 @@ def _run(args: argparse.Namespace) -> int:
     out = write_outputs(result, config.out)
     print(summary_table(result))
     print(f"wrote {out}/results.json, learning_curve.csv and figures/")
+    return 0
+
+
+def _grid_option(text: str):
+    from wilsonian.app.sweep import parse_grid_option
+
+    try:
+        return parse_grid_option(text)
+    except WilsonianError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def _sweep(args: argparse.Namespace) -> int:
+    from wilsonian.app import sweep
+    from wilsonian.app.config_file import read_config_file
+    from wilsonian.app.outputs import check_output_dir, output_guards
+
+    grid: dict = {}
+    if args.config is not None:
+        file_grid = read_config_file(args.config).get("grid", {})
+        if not isinstance(file_grid, dict):
+            raise WilsonianError(f"--config {args.config}: 'grid' must be a table of option = [values]")
+        grid.update({k.replace("-", "_"): v for k, v in file_grid.items()})
+    for name, values in args.grid or ():
+        grid[name] = values
+    base = config_from_args(args)
+    base.validate()
+    grid_checked = sweep.check_grid(grid)
+    sweep.plan(base, grid_checked)  # every point validated before any work
+    if args.workers is not None and not 1 <= args.workers <= 64:
+        raise WilsonianError(f"--workers must be between 1 and 64, got {args.workers}")
+    guards = output_guards(base)
+    check_output_dir(base.out, guards)
+    result = sweep.sweep(base, grid_checked, workers=args.workers)
+    sweep.write(result, base, base.out, guards)
+    print(f"{len(result.rows)} grid points; wrote {base.out}/sweep.csv, sweep.json and figures/")
     return 0
 
 
@@ -310,7 +416,9 @@ def _main(argv: Sequence[str] | None) -> int:
     parser = build_parser()
     try:
         args = parser.parse_args(argv)
-        handler = {"run": _run, "reproduce": _reproduce, "toy": _toy, "data": _data}[args.command]
+        if getattr(args, "config", None) is not None:
+            args.explicit = _explicit_options(argv)
+        handler = {"run": _run, "sweep": _sweep, "reproduce": _reproduce, "toy": _toy, "data": _data}[args.command]
         return handler(args)
     except WilsonianError as exc:
         return _error(str(exc))
@@ -318,6 +426,8 @@ def _main(argv: Sequence[str] | None) -> int:
         return _error(f"file not found: {exc.filename or exc}")
     except PermissionError as exc:
         return _error(f"permission denied: {exc.filename or exc}")
+    except BrokenPipeError:  # the reader of stdout went away (e.g. | head): nothing to report
+        return 0
     except OSError as exc:
         return _error(os_error_message(exc))
     except MemoryError:

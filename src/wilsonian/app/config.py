@@ -18,6 +18,7 @@ from wilsonian.errors import WilsonianError
 from wilsonian.kernels import KernelSpec
 
 SOLVERS = ("dense", "topk", "dask")
+ARCHITECTURES = ("fc", "conv")
 DEVICES = ("cpu", "cuda")
 #: Options that say where and how loudly a run writes, not what it computes.
 LOCATION_OPTIONS = ("out", "cache_dir", "no_cache", "quiet")
@@ -43,6 +44,14 @@ class RunConfig:
     preprocessing: str = "unit-norm"
     kernel: str = "nngp"
     activation: str = "relu"
+    activation_params: tuple[str, ...] | None = None
+    architecture: str = "fc"
+    filter: int = 3
+    padding: str = "same"
+    readout: str = "flatten"
+    kernel_file: str | None = None
+    symmetry_tol: float = 1e-8
+    psd_tol: float = 1e-8
     depth: int = 2
     weight_var: float = 2.0
     bias_var: float = 0.0
@@ -59,6 +68,7 @@ class RunConfig:
     no_cache: bool = False
     quiet: bool = False
     nongaussian: bool = False
+    power_per_output: bool = False
     solver: str = "dense"
     k: int | None = None
     tol: float | None = None
@@ -132,7 +142,40 @@ class RunConfig:
         for name, value in (("--weight-var", self.weight_var), ("--bias-var", self.bias_var)):
             if np.isfinite(value) and value > MAX_SCALE:
                 raise WilsonianError(f"{name} {value:g} is beyond {MAX_SCALE:g}: the kernel would overflow")
-        self.kernel_spec()
+        self._check_kernel_options()
+
+    def _check_kernel_options(self) -> None:
+        if self.kernel == "precomputed":
+            if self.kernel_file is None:
+                raise WilsonianError("--kernel precomputed needs --kernel-file K.npy (an N × N matrix in the pool's "
+                                     "order, or an .npz with K and optionally X and y)")
+            if self.backend != "numpy":
+                raise WilsonianError("--kernel precomputed is a matrix in memory: drop --device and --solver dask")
+        elif self.kernel_file is not None:
+            raise WilsonianError("--kernel-file goes with --kernel precomputed")
+        for name, value in (("--symmetry-tol", self.symmetry_tol), ("--psd-tol", self.psd_tol)):
+            if not (np.isfinite(value) and 0 <= value < 1):
+                raise WilsonianError(f"{name} must be a relative tolerance in [0, 1), got {value}")
+        if self.architecture not in ARCHITECTURES:
+            raise WilsonianError(f"--architecture must be one of {', '.join(ARCHITECTURES)}, got {self.architecture!r}")
+        if self.architecture == "conv":
+            if self.padding not in ("same", "valid"):
+                raise WilsonianError(f"--padding must be same or valid, got {self.padding!r}")
+            if self.readout not in ("flatten", "gap"):
+                raise WilsonianError(f"--readout must be flatten or gap, got {self.readout!r}")
+            if not 1 <= self.filter <= 64:
+                raise WilsonianError(f"--filter must be an odd or even size between 1 and 64, got {self.filter}")
+            if self.depth < 1:
+                raise WilsonianError(f"a convolutional network needs --depth ≥ 1 layers, got {self.depth}")
+            if self.device is not None:
+                raise WilsonianError("the torch backend computes fully connected kernels only; drop --device")
+        if self.kernel != "precomputed":
+            self.kernel_spec()  # activation, its parameters and the hyperparameters, before any work
+            if self.device is not None:
+                spec = self.kernel_spec()
+                if spec.activation not in ("relu", "erf") or spec.activation_params:
+                    raise WilsonianError(f"the torch backend computes only the relu and erf kernels, not "
+                                         f"{spec.activation!r}; drop --device (the numpy backend computes it)")
 
     def check_size(self, n: int) -> None:
         """Checks that need the pool size N: --k and the memory of the dense path and of η."""
@@ -157,7 +200,21 @@ class RunConfig:
         return tuple(self.ridges) if self.ridges is not None else (self.ridge,)
 
     def kernel_spec(self) -> KernelSpec:
-        return KernelSpec(self.kernel, self.activation, self.depth, self.weight_var, self.bias_var)
+        """The fully connected kernel of the options (also checks the activation's parameters)."""
+        return KernelSpec(self.kernel, self.activation, self.depth, self.weight_var, self.bias_var,
+                          tuple(self.activation_params or ()))
+
+    def kernel_object(self, pool) -> Any:
+        """The kernel of the options on this pool: fully connected, or convolutional with the
+        pool's image shape. (A precomputed kernel is a matrix, see :func:`wilsonian.app.run.open_operator`.)"""
+        spec = self.kernel_spec()
+        if self.architecture == "fc":
+            return spec
+        from wilsonian.kernels import ConvKernel
+
+        return ConvKernel(pool.image_shape, spec.kind, spec.activation, spec.depth, self.filter, self.padding,
+                          self.readout, spec.weight_var, spec.bias_var, spec.activation_params,
+                          channels_first=pool.channels_first)
 
     # ------------------------------------------------------------ the run's two choices
     @property
@@ -187,6 +244,7 @@ class RunConfig:
         d = {key: value for key, value in asdict(self).items() if key not in LOCATION_OPTIONS}
         d["etas"] = list(self.etas) if self.etas is not None else None
         d["ridges"] = list(self.ridges) if self.ridges is not None else None
+        d["activation_params"] = list(self.activation_params) if self.activation_params is not None else None
         d["version"] = __version__
         return d
 

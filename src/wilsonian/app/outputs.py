@@ -233,4 +233,7 @@ def write_outputs(result, out_dir: str | Path, *, figures: bool = True) -> Path:
             from wilsonian.plots import run_figures
 
             run_figures(result, staging / "figures")
+        from wilsonian.app.report import run_report
+
+        (staging / "report.html").write_text(run_report(result, staging / "figures"), encoding="utf-8")
     return Path(out_dir)

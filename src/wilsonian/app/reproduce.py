@@ -136,33 +136,39 @@ def check_thresholds(thresholds: Sequence[float]) -> tuple[float, ...]:
 
 
 def fig4(configs: Sequence[RunConfig], thresholds: Sequence[float] = (0.25, 0.5, 0.75)) -> Reproduction:
-    """Paper Fig. 4: the RG prediction of each task for several learnability thresholds T."""
+    """Paper Fig. 4: the RG prediction of each task for several learnability thresholds T — a
+    threshold sweep per task (:func:`wilsonian.app.sweep.threshold_sweep`): one spectrum and
+    one set of draws, a theory per T."""
+    from wilsonian.app.sweep import threshold_sweep
     from wilsonian.plots import fig4_figure
 
     thresholds = check_thresholds(thresholds)
-    results = _run_all(configs)
     record: dict[str, Any] = {"figure": "fig4", "dataset": configs[0].dataset, "thresholds": thresholds, "tasks": []}
-    panels = []
-    for result in results:
-        eta = np.asarray(result.results["learning_curve"]["eta"], dtype=float)
-        per_t = {}
-        for t in thresholds:
-            rg = replace_threshold(result, t).rg(eta)
-            per_t[str(t)] = {"rg": rg.error, "rg_ridge": rg.renormalized_ridge, "rg_cutoff": rg.cutoff,
-                             "rg_all_learnable": rg.all_learnable}
-        task = _task_record(result)
-        task["rg_by_threshold"] = per_t
+    panels, used = [], []
+    for config in configs:
+        if not config.quiet:
+            print(f"task {config.classes} of {config.dataset}", file=sys.stderr, flush=True)
+        outcome = threshold_sweep(config, thresholds)
+        results = outcome["results"]
+        per_t = {str(row["point"]["threshold"]): {key: row["table"][key] for key in
+                                                   ("rg", "rg_ridge", "rg_cutoff", "rg_all_learnable")}
+                 for row in outcome["rows"]}
+        task = {"config": results["config"], "pool": results["pool"], "learning_curve": results["learning_curve"],
+                "agreement": results["agreement"],
+                "spectrum": {k: results["spectrum"][k] for k in ("trace", "n", "clipped", "identity_errors")},
+                "rg_by_threshold": per_t}
         record["tasks"].append(task)
-        panels.append((_title(result.pool), result.results["learning_curve"], per_t))
+        used.append(results["config"])
+        panels.append((_pool_title(results["pool"]), results["learning_curve"], per_t))
     figure = fig4_figure(panels, thresholds, title="Fig. 4: effect of the learnability threshold T on the RG prediction")
-    return Reproduction("fig4", record, {"fig4": figure}, [r.results["config"] for r in results], "fig4.json")
+    return Reproduction("fig4", record, {"fig4": figure}, used, "fig4.json")
 
 
-def replace_threshold(result: RunResult, threshold: float):
-    """The run's theory at another threshold T (the same spectrum and its shared sums)."""
-    from wilsonian.theory import Theory
-
-    return Theory(result.spectrum, result.config.ridge, threshold)
+def _pool_title(pool: dict) -> str:
+    names = pool.get("class_names") or pool.get("classes")
+    if isinstance(names, (list, tuple)):
+        names = "–".join(str(n) for n in names)
+    return f"{pool.get('dataset')} '{names}', N = {pool.get('n')}"
 
 
 def _pools_and_spectra(configs: Sequence[RunConfig], check_modes=None) -> list[tuple[RunConfig, Any, Any]]:
@@ -291,4 +297,7 @@ def write(reproduction: Reproduction, out: str | Path, guards=()) -> Path:
             save_figure(figure, staging / stem)
         write_json(staging / reproduction.record_name, reproduction.record)
         write_json(staging / "config.json", reproduction.configs)
+        from wilsonian.app.report import reproduction_report
+
+        (staging / "report.html").write_text(reproduction_report(reproduction, staging), encoding="utf-8")
     return Path(out)

@@ -60,17 +60,47 @@ def open_operator(config: RunConfig, pool: Pool, cache: ArtifactCache) -> Iterat
 
     A Dask backend keeps its cluster (a local one, or ``--scheduler``) open for the block.
     """
-    spec = config.kernel_spec()
-    label = f"{spec.kind} {spec.activation} depth {spec.depth}, d = {pool.dim}"
     with contextlib.ExitStack() as stack:
-        client = None
-        if config.backend == "dask":
-            from wilsonian.operators.dask_cluster import dask_client
+        if config.kernel == "precomputed":
+            from wilsonian.kernels import load_kernel_file
+            from wilsonian.operators import DenseOperator
 
-            client = stack.enter_context(dask_client(config.scheduler))
-        operator = kernel_operator(pool.X, spec, backend=config.backend, device=config.device or "cpu",
-                                   client=client)
-        yield CachedOperator(operator, cache, quiet=config.quiet, label=f"{label} ({config.backend})")
+            kernel_file = load_kernel_file(config.kernel_file, n=pool.n, pool_X=pool.X,
+                                           symmetry_tol=config.symmetry_tol)
+            operator = DenseOperator(kernel_file.K, key=kernel_file.as_dict())
+            label = f"precomputed {config.kernel_file}"
+        else:
+            kernel = config.kernel_object(pool)
+            client = None
+            if config.backend == "dask":
+                from wilsonian.operators.dask_cluster import dask_client
+
+                client = stack.enter_context(dask_client(config.scheduler))
+            operator = kernel_operator(pool.X, kernel, backend=config.backend, device=config.device or "cpu",
+                                       client=client)
+            label = f"{_kernel_label(kernel)}, d = {pool.dim}"
+        yield CachedOperator(operator, cache, quiet=config.quiet, label=f"{label} ({config.backend})",
+                             cache_matrix=config.kernel != "precomputed")
+
+
+def _kernel_label(kernel) -> str:
+    record = kernel.as_dict()
+    return " ".join(str(record.get(k)) for k in ("architecture", "kind", "activation") if record.get(k)) + \
+        f" depth {record.get('depth')}"
+
+
+def spectrum_check(config: RunConfig):
+    """What a fresh spectrum must pass before it is cached: a matrix the user handed in must
+    be positive semi-definite (eigenvalues ≥ −tol·λ_1)."""
+    if config.kernel != "precomputed":
+        return None
+    from wilsonian.kernels import check_psd
+
+    def check(spectrum: Spectrum) -> None:
+        check_psd([spectrum.eigenvalues[0], spectrum.meta.get("most_negative_eigenvalue", 0.0)],
+                  tol=config.psd_tol, what=f"the kernel in {config.kernel_file}")
+
+    return check
 
 
 def check_kernel_scale(operator: KernelOperator) -> None:
@@ -88,7 +118,8 @@ def compute_spectrum(config: RunConfig, pool: Pool, cache: ArtifactCache, solver
     config.check_size(pool.n)
     with open_operator(config, pool, cache) as operator:
         check_kernel_scale(operator)
-        spectrum, _ = solve(operator, solver or config.eigensolver(), pool.y, cache, quiet=config.quiet)
+        spectrum, _ = solve(operator, solver or config.eigensolver(), pool.y, cache, quiet=config.quiet,
+                            check=spectrum_check(config))
     return spectrum
 
 
@@ -239,8 +270,9 @@ def run(config: RunConfig) -> RunResult:
     solver = config.eigensolver()
     with open_operator(config, pool, cache) as operator:
         check_kernel_scale(operator)  # O(N d), before the O(N² d) kernel
+        kernel = operator.describe().get("kernel") or operator.cache_key()
         t0 = time.perf_counter()
-        spectrum, curve_operator = solve(operator, solver, pool.y, cache, quiet=quiet)
+        spectrum, curve_operator = solve(operator, solver, pool.y, cache, quiet=quiet, check=spectrum_check(config))
         timings["spectrum"] = time.perf_counter() - t0
         fault_point("after-spectrum")
         t0 = time.perf_counter()
@@ -265,7 +297,7 @@ def run(config: RunConfig) -> RunResult:
     flow = theories[0].soft_flow(eta)  # the soft flow from the sharp cutoff to κ, first ridge
     results: dict[str, Any] = {
         "config": config.as_dict(),
-        "kernel": config.kernel_spec().as_dict(),
+        "kernel": kernel,
         "pool": {**pool.meta, "n": pool.n, "dim": pool.dim},
         "spectrum": {
             **spectrum.as_dict(),

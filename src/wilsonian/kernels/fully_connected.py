@@ -1,10 +1,11 @@
-"""NNGP and NTK kernels of deep fully connected networks (THEORY.md §2).
+"""NNGP and NTK kernels of deep fully connected networks (THEORY.md §2, §7).
 
 Network and conventions
 -----------------------
-Input dimension ``d``; ``depth`` = L hidden layers with activation φ (``"relu"`` or
-``"erf"``); weight variance σ_w² (``weight_var``), bias variance σ_b² (``bias_var``);
-standard parameterization, i.e. in neural-tangents terms::
+Input dimension ``d``; ``depth`` = L hidden layers with an elementwise activation φ (any of
+:mod:`wilsonian.kernels.activations`: ``"relu"``, ``"erf"``, ``"gelu"``, ... or your own);
+weight variance σ_w² (``weight_var``), bias variance σ_b² (``bias_var``); standard
+parameterization, i.e. in neural-tangents terms::
 
     Dense -> φ -> Dense -> φ -> ... -> φ -> Dense        (L activations, L+1 Dense layers)
 
@@ -34,36 +35,46 @@ Closed forms (q = K(x, x), q' = K(x', x'), cos θ = K(x, x')/√(q q') clipped t
 
 - ReLU: E[φφ] = √(q q') (sin θ + (π − θ) cos θ)/(2π);  E[φ'φ'] = (π − θ)/(2π).
 - erf:  E[φφ] = (2/π) arcsin(2K/√((1+2q)(1+2q')));  E[φ'φ'] = (4/π)/√((1+2q)(1+2q') − 4K²).
+- every other activation: :mod:`wilsonian.kernels.activations`.
 
 How it is computed
 ------------------
 The diagonal q^l(x) = Kˡ(x, x) is a scalar recursion per input (ReLU: q^l = σ_w² q^{l−1}/2
 + σ_b²), computed once for all rows and columns (:func:`kernel_diagonal`). The off-diagonal
-work is done on the correlation ρ^l = Kˡ/√(q^l q^l'), for which every layer is "elementwise
-function of ρ, then scale by per-row and per-column vectors" (:class:`_Coefficients`). The
-rows of X are pre-scaled so that one BLAS product gives ρ⁰. The output is computed in row
-tiles of 256 rows, in place: BLAS writes a tile's matrix product straight into ``out`` (for
-``X2=None`` only the columns on and right of the diagonal, mirrored afterwards), then all
-layers are applied to cache-sized slices of the tile, with no N² temporaries. Tiles are
-shared among as many worker threads as BLAS would use, each running single-threaded BLAS
-(via threadpoolctl) and NumPy ufuncs (which release the GIL). Extra memory is an O(n d)
-copy of the inputs, O(n L) vectors and a few slices of 2¹⁶ entries per worker, so ``out``
-may be a preallocated or memory-mapped array. With X2=None and depth 2 the elementwise work
-costs less than the matrix product; see benchmarks/bench_kernels.py.
+work is done on the correlation ρ^l = Kˡ/√(q^l q^l'). The rows of X are pre-scaled so that
+one BLAS product gives ρ⁰. The output is computed in row tiles of 256 rows, in place: BLAS
+writes a tile's matrix product straight into ``out`` (for ``X2=None`` only the columns on
+and right of the diagonal, mirrored afterwards), then all layers are applied to the tile,
+with no N² temporaries, by one of three paths:
 
-Accuracy: the NNGP is well conditioned everywhere. The NTK's E[φ'φ'] for ReLU depends on θ,
-and arccos has slope −1/sin θ, so for pairs of (nearly) identical inputs a round-off δ in
-cos θ moves the NTK by about √δ relative (~1e-8). On the diagonal of ``ntk(X)`` this is
-avoided by setting cos θ = 1 exactly; ``ntk(X, X)`` cannot know that its rows coincide.
+- ReLU and erf with their default parameters: NumPy ufuncs on cache-sized slices of the
+  tile, where every layer is "elementwise function of ρ, then scale by per-row and
+  per-column vectors" (:class:`_Coefficients`);
+- every other closed form: the same slices, with E[φφ] and E[φ'φ'] from compiled loops
+  (numba) around NumPy's SIMD arccos/arctan/exp (:mod:`wilsonian.kernels._closed_forms`),
+  and each layer's scale-and-shift in one compiled pass;
+- tanh, sigmoid and custom φ: Gauss–Hermite quadrature on slices
+  (:mod:`wilsonian.kernels.quadrature`; n² evaluations of φ per entry and layer).
+
+Tiles are shared among as many worker threads as BLAS would use, each running
+single-threaded BLAS (via threadpoolctl) and NumPy ufuncs or compiled loops (which release
+the GIL). Extra memory is an O(n d) copy of the inputs, O(n L) vectors and a few slices of
+2¹⁶ entries per worker, so ``out`` may be a preallocated or memory-mapped array. With
+X2=None and depth 2 the elementwise work costs less than the matrix product for every
+closed form; see benchmarks/bench_kernels.py.
+
+Accuracy: the NNGP is well conditioned everywhere. The NTK's E[φ'φ'] for ReLU-like φ
+depends on θ, and arccos has slope −1/sin θ, so for pairs of (nearly) identical inputs a
+round-off δ in cos θ moves the NTK by about √δ relative (~1e-8). On the diagonal of
+``ntk(X)`` this is avoided by using the diagonal recursion (cos θ = 1 exactly); ``ntk(X, X)``
+cannot know that its rows coincide.
 """
 
 from __future__ import annotations
 
 import math
 import queue
-import sys
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from numbers import Integral, Real
 from typing import Any
 
@@ -72,10 +83,16 @@ import numpy as np
 from wilsonian._validation import as_inputs as _as_inputs
 from wilsonian._validation import check_tile as _check_tile
 from wilsonian.errors import WilsonianError
+from wilsonian.kernels import _closed_forms
+from wilsonian.kernels._tiles import blas_threads as _blas_threads
+from wilsonian.kernels._tiles import check_out as _check_out
+from wilsonian.kernels._tiles import run_tiles
+from wilsonian.kernels._relu_erf import (_input_variances, _layer_coefficients, _ntk_diagonal_recursion,
+                                         _safe_divide, _SliceWorkspace, _transform_rows, _variance_recursion)
+from wilsonian.kernels.activations import ACTIVATIONS, Activation, resolve_activation
 
 __all__ = ["ACTIVATIONS", "KINDS", "KernelSpec", "nngp", "ntk", "kernel_diagonal"]
 
-ACTIVATIONS = ("relu", "erf")
 KINDS = ("nngp", "ntk")
 
 # Rows in one tile of the output. BLAS writes each tile straight into the output, so the
@@ -87,6 +104,8 @@ _TILE_ROWS = 256
 # large enough that the Python overhead per call is small, small enough that the slice and
 # its four work buffers (2.5 MiB) stay in cache.
 _SLICE_ENTRIES = 1 << 16
+# Entries per slice of the closed-form path: its eight work buffers (1 MiB) stay in L2.
+_GENERAL_SLICE_ENTRIES = 1 << 14
 # Upper bound on worker threads (None: as many as BLAS would use); tests lower it.
 _MAX_WORKERS: int | None = None
 
@@ -94,12 +113,10 @@ _MAX_WORKERS: int | None = None
 # --------------------------------------------------------------------------- validation
 
 
-def _check_hyperparameters(activation: Any, depth: Any, weight_var: Any, bias_var: Any) -> None:
-    if not isinstance(activation, str) or activation not in ACTIVATIONS:
-        raise WilsonianError(
-            f"activation must be one of {', '.join(ACTIVATIONS)}, got {activation!r}; "
-            "pick one of those."
-        )
+def _check_hyperparameters(activation: Any, depth: Any, weight_var: Any, bias_var: Any,
+                           activation_params: Any = None) -> Activation:
+    """Validate the hyperparameters; return the resolved :class:`Activation`."""
+    act = resolve_activation(activation, activation_params)
     if isinstance(depth, bool) or not isinstance(depth, Integral) or depth < 0:
         raise WilsonianError(
             f"depth must be a non-negative integer (number of hidden layers), got {depth!r}."
@@ -110,6 +127,12 @@ def _check_hyperparameters(activation: Any, depth: Any, weight_var: Any, bias_va
         if not ok:
             bound = "> 0" if strict else ">= 0"
             raise WilsonianError(f"{name} must be a finite number {bound}, got {value!r}.")
+    return act
+
+
+def _fused(act: Activation) -> bool:
+    """ReLU and erf with default parameters: the NumPy slice path (numbers kept as they were)."""
+    return act.name in ("relu", "erf") and not act.params
 
 
 def _check_kind(kind: Any) -> None:
@@ -117,70 +140,34 @@ def _check_kind(kind: Any) -> None:
         raise WilsonianError(f"kind must be 'nngp' or 'ntk', got {kind!r}; pick one of those.")
 
 
-def _check_out(out: Any, shape: tuple[int, int], inputs: tuple[np.ndarray, ...]) -> None:
-    if not isinstance(out, np.ndarray):
-        raise WilsonianError(f"out must be a NumPy array (or np.memmap), got {type(out).__name__}.")
-    if out.shape != shape or out.dtype != np.float64:
-        raise WilsonianError(
-            f"out must be a float64 array of shape {shape}, got {out.dtype} {out.shape}; "
-            "allocate it with np.empty(shape) or np.memmap(..., dtype='float64', shape=shape)."
-        )
-    if not out.flags.writeable:
-        raise WilsonianError("out is read-only; pass a writeable array.")
-    if any(np.may_share_memory(out, x) for x in inputs):
-        raise WilsonianError("out shares memory with the inputs; pass a separate array.")
-
-
 # ------------------------------------------------------------------ diagonal recursions
 
 
-def _safe_divide(num: np.ndarray, den: np.ndarray) -> np.ndarray:
-    """num/den with 0 where den == 0 (an input whose variance is 0 stays 0 in every layer)."""
-    num, den = np.broadcast_arrays(np.asarray(num, dtype=np.float64), den)
-    res = np.zeros(den.shape)
-    np.divide(num, den, out=res, where=den > 0)
-    return res
-
-
-def _input_variances(X: np.ndarray, weight_var: float, bias_var: float) -> np.ndarray:
-    """q⁰(x) = K⁰(x, x) = σ_w² |x|²/d + σ_b², shape (n,)."""
-    return weight_var * np.einsum("ij,ij->i", X, X) / X.shape[1] + bias_var
-
-
-def _variance_recursion(q0: np.ndarray, activation: str, depth: int, weight_var: float,
-                        bias_var: float) -> list[np.ndarray]:
-    """[q⁰, q¹, ..., q^L]: the kernel diagonal Kˡ(x, x) of every layer, each shape (n,).
-
-    ReLU: q^l = σ_w² q^{l−1}/2 + σ_b²  (θ = 0 in the closed form).
-    erf:  q^l = σ_w² (2/π) arcsin(2q/(1 + 2q)) + σ_b².
-    """
-    qs = [q0]
+def _general_recursion(q0: np.ndarray, act: Activation, depth: int, weight_var: float, bias_var: float,
+                       ntk: bool) -> tuple[list[np.ndarray], np.ndarray]:
+    """[q⁰, ..., q^L] and Θ^L(x, x) for any activation, from E[φ(u)²] and E[φ'(u)²]."""
+    qs, theta = [q0], q0
     for _ in range(depth):
-        q = qs[-1]
-        if activation == "relu":
-            qs.append(weight_var * q / 2.0 + bias_var)
-        else:
-            qs.append(weight_var * (2.0 / np.pi) * np.arcsin(2.0 * q / (1.0 + 2.0 * q)) + bias_var)
-    return qs
+        e, de = act.variance(qs[-1])
+        qs.append(weight_var * e + bias_var)
+        if ntk:
+            theta = qs[-1] + weight_var * de * theta
+    return qs, theta
 
 
-def _ntk_diagonal_recursion(qs: list[np.ndarray], activation: str, weight_var: float) -> np.ndarray:
-    """Θ^L(x, x) from Θ⁰ = q⁰, Θˡ = qˡ + σ_w² Θˡ⁻¹ E[φ'φ'] at u = v.
-
-    At u = v: ReLU E[φ'²] = 1/2; erf E[φ'²] = (4/π)/√(1 + 4q).
-    """
-    theta = qs[0]
-    for q_prev, q in zip(qs[:-1], qs[1:]):
-        if activation == "relu":
-            slope = 0.5
-        else:
-            slope = (4.0 / np.pi) / np.sqrt(1.0 + 4.0 * q_prev)
-        theta = q + weight_var * slope * theta
-    return theta
+def _diagonals(X: np.ndarray, act: Activation, depth: int, weight_var: float, bias_var: float,
+               ntk: bool) -> tuple[list[np.ndarray], np.ndarray]:
+    """[q⁰, ..., q^L] and the NTK diagonal Θ^L(x, x) (q^L again when not ``ntk``)."""
+    q0 = _input_variances(X, weight_var, bias_var)
+    if _fused(act):
+        qs = _variance_recursion(q0, act.name, depth, weight_var, bias_var)
+        return qs, _ntk_diagonal_recursion(qs, act.name, weight_var) if ntk else qs[-1]
+    qs, theta = _general_recursion(q0, act, depth, weight_var, bias_var, ntk)
+    return qs, theta if ntk else qs[-1]
 
 
-def kernel_diagonal(X: Any, *, kind: str = "nngp", activation: str = "relu", depth: int = 2,
-                    weight_var: float = 2.0, bias_var: float = 0.0) -> np.ndarray:
+def kernel_diagonal(X: Any, *, kind: str = "nngp", activation: Any = "relu", depth: int = 2,
+                    weight_var: float = 2.0, bias_var: float = 0.0, activation_params: Any = None) -> np.ndarray:
     """Diagonal K(x_i, x_i) of the NNGP (``kind="nngp"``) or NTK (``"ntk"``) kernel.
 
     Costs O(n d): it never forms the matrix. Same conventions as :func:`nngp`.
@@ -189,7 +176,7 @@ def kernel_diagonal(X: Any, *, kind: str = "nngp", activation: str = "relu", dep
     ----------
     X : array_like, shape (n, d)
     kind : {"nngp", "ntk"}
-    activation, depth, weight_var, bias_var
+    activation, depth, weight_var, bias_var, activation_params
         As in :func:`nngp`.
 
     Returns
@@ -198,227 +185,122 @@ def kernel_diagonal(X: Any, *, kind: str = "nngp", activation: str = "relu", dep
         q^L(x_i) = K^L(x_i, x_i) for the NNGP, Θ^L(x_i, x_i) for the NTK (THEORY.md §2).
     """
     _check_kind(kind)
-    _check_hyperparameters(activation, depth, weight_var, bias_var)
+    act = _check_hyperparameters(activation, depth, weight_var, bias_var, activation_params)
+    if kind == "ntk":
+        act.require_derivative()
     X = _as_inputs(X, "X")
-    qs = _variance_recursion(_input_variances(X, weight_var, bias_var), activation, depth,
-                             weight_var, bias_var)
-    if kind == "nngp":
-        return qs[-1]
-    return _ntk_diagonal_recursion(qs, activation, weight_var)
-
-
-# --------------------------------------------------------------- per-layer coefficients
+    qs, theta = _diagonals(X, act, depth, float(weight_var), float(bias_var), kind == "ntk")
+    return theta if kind == "ntk" else qs[-1]
 
 
 @dataclass
-class _Coefficients:
-    """Per-input vectors that turn one layer's elementwise map on ρ into the next ρ.
+class _Scales:
+    """Per-input vectors of the compiled and quadrature paths (any activation).
 
-    Work is done on correlations ρ^l = Kˡ/√(q^l_i q^l_j) and Θ̃^l = Θ^l/√(q^l_i q^l_j), so
-    that, for inputs i (rows), j (columns), layer l = 1..L and θ = arccos ρ^{l−1},
-    THEORY §2 becomes "elementwise function, then per-input scales":
-
-    ReLU:  J    = sin θ + (π − θ) ρ^{l−1}
-           ρ^l  = α_i α_j J + β_i β_j
-           Θ̃^l  = α_i α_j (J + (π − θ) Θ̃^{l−1}) + β_i β_j
-    erf:   u    = γ_i γ_j ρ^{l−1}
-           ρ^l  = α_i α_j arcsin(u) + β_i β_j
-           Θ̃^l  = ρ^l + ε_i ε_j Θ̃^{l−1}/√(1 − u²)
-
-    with q = q^{l−1}, q' = q^l: ReLU α = √(σ_w² q/(2π q')), erf α = √(2σ_w²/(π q')),
-    γ = √(2q/(1 + 2q)), ε = √(4σ_w² q/(π q' (1 + 2q))), β = σ_b/√q'. Layer 0:
-    ρ⁰ = (s_i x_i)·(s_j x_j) + t_i t_j with s = √(σ_w²/(d q⁰)), t = σ_b/√q⁰, and s is
-    applied to the rows of X before the matrix product. The last layer's α, β, ε (or s, t
-    when L = 0) are multiplied by √q^L, so that it yields K^L and Θ^L themselves.
-    Inputs with q = 0 (x = 0 and σ_b = 0) get 0 in every vector: their kernel is 0.
+    ``x_scale`` s = √(σ_w²/(d q⁰)) and ``shift`` t = σ_b/√q⁰ give ρ⁰ = (s x)·(s' x') + t t';
+    ``std[:, l]`` = √qˡ and ``inv[:, l]`` = 1/√qˡ (0 where qˡ = 0), l = 0..L; ``diag`` is
+    the kernel diagonal (q^L or Θ^L). Shapes (n,) and (n, L + 1), C-contiguous.
     """
 
-    x_scale: np.ndarray            # s, shape (n,)
-    shift0: np.ndarray | None      # t, None when σ_b = 0
-    alpha: list[np.ndarray]        # α per layer
-    beta: list[np.ndarray | None]  # β per layer, None when σ_b = 0
-    gamma: list[np.ndarray]        # γ per layer (erf only)
-    eps: list[np.ndarray]          # ε per layer (erf only)
-    nngp_diag: np.ndarray          # q^L
-    ntk_diag: np.ndarray           # Θ^L(x, x)
+    x_scale: np.ndarray
+    shift: np.ndarray
+    std: np.ndarray
+    inv: np.ndarray
+    diag: np.ndarray
 
-    def rows(self, sl: slice) -> "_Coefficients":
-        """The same coefficients restricted to the inputs in ``sl``."""
-        def cut(v):
-            return None if v is None else v[sl]
-        return _Coefficients(
-            x_scale=self.x_scale[sl], shift0=cut(self.shift0),
-            alpha=[a[sl] for a in self.alpha], beta=[cut(b) for b in self.beta],
-            gamma=[g[sl] for g in self.gamma], eps=[e[sl] for e in self.eps],
-            nngp_diag=self.nngp_diag[sl], ntk_diag=self.ntk_diag[sl],
-        )
+    def rows(self, sl: slice) -> "_Scales":
+        return _Scales(self.x_scale[sl], self.shift[sl], self.std[sl], self.inv[sl], self.diag[sl])
 
 
-def _layer_coefficients(X: np.ndarray, activation: str, depth: int, weight_var: float,
-                        bias_var: float) -> _Coefficients:
-    """All per-input vectors of :class:`_Coefficients` for the rows of ``X``."""
-    d = X.shape[1]
-    qs = _variance_recursion(_input_variances(X, weight_var, bias_var), activation, depth,
-                             weight_var, bias_var)
-    root = [np.sqrt(q) for q in qs]
-    with_bias = bias_var > 0
-    x_scale = _safe_divide(math.sqrt(weight_var / d), root[0])
-    shift0 = _safe_divide(math.sqrt(bias_var), root[0]) if with_bias else None
-    alpha, beta, gamma, eps = [], [], [], []
-    for q, rq_new in zip(qs[:-1], root[1:]):
-        if activation == "relu":
-            alpha.append(_safe_divide(np.sqrt(weight_var * q / (2.0 * np.pi)), rq_new))
-        else:
-            alpha.append(_safe_divide(math.sqrt(2.0 * weight_var / np.pi), rq_new))
-            gamma.append(np.sqrt(2.0 * q / (1.0 + 2.0 * q)))
-            eps.append(_safe_divide(np.sqrt(4.0 * weight_var * q / (np.pi * (1.0 + 2.0 * q))), rq_new))
-        beta.append(_safe_divide(math.sqrt(bias_var), rq_new) if with_bias else None)
-    # Fold the final K^L = √(q^L_i q^L_j) ρ^L into the last stage (one pass less per entry).
-    if depth == 0:
-        x_scale = x_scale * root[0]
-        shift0 = None if shift0 is None else shift0 * root[0]
-    else:
-        alpha[-1] = alpha[-1] * root[-1]
-        beta[-1] = None if beta[-1] is None else beta[-1] * root[-1]
-        if eps:
-            eps[-1] = eps[-1] * root[-1]
-    return _Coefficients(x_scale=x_scale, shift0=shift0, alpha=alpha, beta=beta, gamma=gamma,
-                         eps=eps, nngp_diag=qs[-1],
-                         ntk_diag=_ntk_diagonal_recursion(qs, activation, weight_var))
+def _scales(X: np.ndarray, act: Activation, depth: int, weight_var: float, bias_var: float,
+            ntk: bool) -> _Scales:
+    qs, diag = _diagonals(X, act, depth, weight_var, bias_var, ntk)
+    std = np.ascontiguousarray(np.sqrt(np.stack(qs, axis=1)))
+    inv = _safe_divide(1.0, std)
+    return _Scales(x_scale=_safe_divide(math.sqrt(weight_var / X.shape[1]), std[:, 0]),
+                   shift=_safe_divide(math.sqrt(bias_var), std[:, 0]), std=std, inv=inv, diag=diag)
 
 
-# ------------------------------------------------------------------- elementwise layers
+class _GeneralWorkspace:
+    """Flat work buffers for one slice of the closed-form path, reused across slices."""
+
+    def __init__(self, entries: int):
+        self.buffers = {name: np.empty(entries) for name in ("rho", "s1", "s2", "e", "de", "w1", "w2", "theta")}
+
+    def get(self, name: str, shape: tuple[int, int]) -> np.ndarray:
+        return self.buffers[name][: shape[0] * shape[1]].reshape(shape)
 
 
-class _SliceWorkspace:
-    """Preallocated work buffers for one slice, reused across slices (no N² temporaries)."""
+def _closed_form_slice(rows: np.ndarray, R: _Scales, C: _Scales, act: Activation, ntk: bool,
+                       diag_col: int | None, weight_var: float, bias_var: float, ws: _GeneralWorkspace) -> None:
+    """All layers on a slice ``rows`` = (s x)·(s' x') of a tile, in place, for a closed form.
 
-    def __init__(self, entries: int, ntk: bool):
-        self.a = np.empty(entries)
-        self.b = np.empty(entries)
-        self.outer = np.empty(entries)
-        self.theta = np.empty(entries) if ntk else None
-
-    @staticmethod
-    def view(buf: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
-        return buf[: shape[0] * shape[1]].reshape(shape)
-
-
-def _scale_shift(m: np.ndarray, a_r: np.ndarray, a_c: np.ndarray, b_r: np.ndarray | None,
-                 b_c: np.ndarray | None, work: np.ndarray) -> None:
-    """m[i, j] ← a_r[i] a_c[j] m[i, j] + b_r[i] b_c[j], in place (no shift when b is None).
-
-    The outer product goes through ``work``: one cheap pass instead of two broadcasts.
+    Per layer: ρ clipped to [−1, 1] (exactly 1 on the diagonal), E[φφ] and E[φ'φ'] from
+    :func:`~wilsonian.kernels._closed_forms.expect` (compiled loops around NumPy's SIMD
+    arccos/arctan/exp), then Kˡ = σ_w² E[φφ] + σ_b², Θˡ = Kˡ + σ_w² E[φ'φ'] Θˡ⁻¹ and
+    ρˡ = Kˡ/√(qˡ qˡ') in one compiled pass (:func:`~wilsonian.kernels._closed_forms.fc_update`).
     """
-    np.multiply.outer(a_r, a_c, out=work)
-    np.multiply(m, work, out=m)
-    if b_r is not None:
-        np.multiply.outer(b_r, b_c, out=work)
-        np.add(m, work, out=m)
-
-
-def _transform_slice(rho: np.ndarray, R: _Coefficients, C: _Coefficients, activation: str,
-                     ntk: bool, diag_col: int | None, ws: _SliceWorkspace) -> None:
-    """Turn a slice of the Gram matrix (s_i x_i)·(s_j x_j) into K^L (or Θ^L), in place.
-
-    ``R``/``C`` are the coefficients of the slice's rows and columns. In the symmetric case
-    ``diag_col`` is the column of row 0's diagonal entry (row r's is ``diag_col + r``);
-    there cos θ is set to exactly 1 (see the module notes on accuracy) and the result to
-    the O(n) diagonal recursion.
-    """
-    shape = rho.shape
-    wa, wb, wo = (ws.view(buf, shape) for buf in (ws.a, ws.b, ws.outer))
+    shape = rows.shape
+    rho, s1, s2, e, de, w1, w2, theta = (ws.get(k, shape) for k in ("rho", "s1", "s2", "e", "de", "w1", "w2",
+                                                                      "theta"))
     diag = None
     if diag_col is not None:
         diag = (np.arange(shape[0]), diag_col + np.arange(shape[0]))
-
-    if R.shift0 is not None:                        # ρ⁰ (K⁰ if L = 0)
-        np.multiply.outer(R.shift0, C.shift0, out=wo)
-        np.add(rho, wo, out=rho)
-    theta = None
+    np.add(rows, np.multiply.outer(R.shift, C.shift), out=rho)       # ρ⁰
     if ntk:
-        theta = ws.view(ws.theta, shape)
-        np.copyto(theta, rho)                       # Θ̃⁰ = ρ⁰
-
-    depth = len(R.alpha)
+        np.multiply(rho, np.multiply.outer(R.std[:, 0], C.std[:, 0]), out=theta)   # Θ⁰ = K⁰
+    depth = R.std.shape[1] - 1
+    flat = [a.reshape(-1) for a in (s1, s2, rho, e, de, w1, w2)]
     for layer in range(depth):
-        last = layer == depth - 1
-        np.clip(rho, -1.0, 1.0, out=rho)            # round-off can leave |ρ| a hair above 1
+        np.clip(rho, -1.0, 1.0, out=rho)
         if diag is not None:
             rho[diag] = 1.0
-        scales = (R.alpha[layer], C.alpha[layer], R.beta[layer], C.beta[layer], wo)
-        if activation == "relu":
-            # sin θ = √((1 − ρ)(1 + ρ)): accurate near ρ = ±1, and much cheaper than np.sin.
-            np.subtract(1.0, rho, out=wa)
-            np.add(1.0, rho, out=wb)
-            np.multiply(wa, wb, out=wa)
-            np.sqrt(wa, out=wa)                     # wa = sin θ
-            np.arccos(rho, out=wb)
-            np.subtract(np.pi, wb, out=wb)          # wb = π − θ
-            np.multiply(rho, wb, out=rho)
-            np.add(rho, wa, out=rho)                # rho = J = sin θ + (π − θ) ρ
-            if ntk:
-                np.multiply(theta, wb, out=theta)
-                np.add(theta, rho, out=theta)       # J + (π − θ) Θ̃^{l−1}
-                _scale_shift(theta, *scales)
-            if not (ntk and last):                  # the NTK's last layer needs no ρ^L
-                _scale_shift(rho, *scales)
-        else:
-            np.multiply.outer(R.gamma[layer], C.gamma[layer], out=wo)
-            np.multiply(rho, wo, out=wa)            # wa = u
-            if ntk:
-                np.subtract(1.0, wa, out=wb)
-                np.add(1.0, wa, out=rho)            # (ρ^{l−1} is not needed any more)
-                np.multiply(wb, rho, out=wb)
-                np.sqrt(wb, out=wb)                 # √(1 − u²)
-                np.divide(theta, wb, out=theta)
-                np.multiply.outer(R.eps[layer], C.eps[layer], out=wo)
-                np.multiply(theta, wo, out=theta)   # ε_i ε_j Θ̃^{l−1}/√(1 − u²)
-            np.arcsin(wa, out=rho)
-            _scale_shift(rho, *scales)
-            if ntk:
-                np.add(theta, rho, out=theta)       # Θ̃^l = ρ^l + ...
-
-    if ntk:
-        np.copyto(rho, theta)
+        s1[...] = R.std[:, layer, None]
+        s2[...] = C.std[None, :, layer]
+        _closed_forms.expect(act.code, act.prm, act.poly, *flat, need_de=ntk)
+        last = layer == depth - 1
+        _closed_forms.fc_update(e, de, theta, rows if last else rho, R.inv[:, layer + 1], C.inv[:, layer + 1],
+                                weight_var, bias_var, ntk, last)
     if diag is not None:
-        # Exactly the O(n) recursion, so that the diagonal agrees with kernel_diagonal.
-        rho[diag] = R.ntk_diag if ntk else R.nngp_diag
+        rows[diag] = R.diag
 
 
-def _transform_rows(rows: np.ndarray, R: _Coefficients, C: _Coefficients, activation: str,
-                    ntk: bool, diag_col: int | None, slice_rows: int, ws: _SliceWorkspace) -> None:
-    """:func:`_transform_slice` over ``rows`` (m, n), ``slice_rows`` rows at a time."""
-    for r0 in range(0, rows.shape[0], slice_rows):
-        r1 = min(r0 + slice_rows, rows.shape[0])
-        _transform_slice(rows[r0:r1], R.rows(slice(r0, r1)), C, activation, ntk,
-                         None if diag_col is None else diag_col + r0, ws)
+def _quadrature_slice(rho: np.ndarray, R: _Scales, C: _Scales, act: Activation, ntk: bool,
+                      diag_col: int | None, weight_var: float, bias_var: float) -> None:
+    """The layers of :func:`_closed_form_slice`, with E[φφ] and E[φ'φ'] by quadrature;
+    ``rho`` holds (s x)·(s' x') and gets K^L or Θ^L."""
+    target = rho
+    diag = None
+    if diag_col is not None:
+        diag = (np.arange(rho.shape[0]), diag_col + np.arange(rho.shape[0]))
+    rho += np.multiply.outer(R.shift, C.shift)
+    kern = rho * np.multiply.outer(R.std[:, 0], C.std[:, 0])
+    theta = kern
+    for layer in range(R.std.shape[1] - 1):
+        np.clip(rho, -1.0, 1.0, out=rho)
+        if diag is not None:
+            rho[diag] = 1.0
+        e, de = act.expect_rho(R.std[:, layer, None], C.std[None, :, layer], rho)
+        kern = weight_var * e + bias_var
+        if ntk:
+            theta = kern + weight_var * de * theta
+        rho = kern * np.multiply.outer(R.inv[:, layer + 1], C.inv[:, layer + 1])
+    target[...] = theta if ntk else kern
+    if diag is not None:
+        target[diag] = R.diag
 
 
 # -------------------------------------------------------------------------- the driver
 
 
-def _blas_threads() -> int:
-    """Threads BLAS would use for ``X @ X.T`` here: our worker count (1 if unknown)."""
-    try:
-        from threadpoolctl import threadpool_info
-    except ImportError:
-        return 1
-    counts = [m.get("num_threads", 1) for m in threadpool_info() if m.get("user_api") == "blas"]
-    return max(counts, default=1)
-
-
-def _single_threaded_blas():
-    """Context in which BLAS runs in the calling thread (threadpoolctl; see the driver)."""
-    from threadpoolctl import threadpool_limits
-
-    return threadpool_limits(limits=1, user_api="blas")
-
-
-def _kernel_matrix(kind: str, X1: Any, X2: Any, activation: str, depth: int, weight_var: float,
-                   bias_var: float, tile: int | None, out: Any, progress: bool) -> np.ndarray:
+def _kernel_matrix(kind: str, X1: Any, X2: Any, activation: Any, depth: int, weight_var: float,
+                   bias_var: float, tile: int | None, out: Any, progress: bool,
+                   activation_params: Any = None) -> np.ndarray:
     _check_kind(kind)
-    _check_hyperparameters(activation, depth, weight_var, bias_var)
+    act = _check_hyperparameters(activation, depth, weight_var, bias_var, activation_params)
+    ntk = kind == "ntk"
+    if ntk:
+        act.require_derivative()
     _check_tile(tile)
     X1 = _as_inputs(X1, "X1")
     symmetric = X2 is None
@@ -437,29 +319,48 @@ def _kernel_matrix(kind: str, X1: Any, X2: Any, activation: str, depth: int, wei
     else:
         _check_out(out, (n1, n2), (X1, X2))
     weight_var, bias_var = float(weight_var), float(bias_var)
-    ntk = kind == "ntk"
 
-    rows_all = _layer_coefficients(X1, activation, depth, weight_var, bias_var)
-    cols_all = rows_all if symmetric else _layer_coefficients(X2, activation, depth, weight_var, bias_var)
+    # Depth 0 is the linear kernel whatever φ: the ReLU coefficients give it.
+    fused = _fused(act) or depth == 0
+    if fused:
+        name = act.name if _fused(act) else "relu"
+        rows_all = _layer_coefficients(X1, name, depth, weight_var, bias_var)
+        cols_all = rows_all if symmetric else _layer_coefficients(X2, name, depth, weight_var, bias_var)
+    else:
+        rows_all = _scales(X1, act, depth, weight_var, bias_var, ntk)
+        cols_all = rows_all if symmetric else _scales(X2, act, depth, weight_var, bias_var, ntk)
     # Rows pre-scaled by s (O(n d) copy), so that the matrix product yields ρ⁰ directly.
     X1s = X1 * rows_all.x_scale[:, None]
     X2s = X1s if symmetric else X2 * cols_all.x_scale[:, None]
 
     tile_rows = min(n1, tile if tile is not None else _TILE_ROWS)
-    slice_rows = max(1, min(tile_rows, _SLICE_ENTRIES // n2))
+    entries = _SLICE_ENTRIES if fused or not act.closed_form else min(_SLICE_ENTRIES, _GENERAL_SLICE_ENTRIES)
+    slice_rows = max(1, min(tile_rows, entries // n2))
     # Tiles (i0, i1, j0): rows i0:i1, columns j0:n2. Symmetric: only the columns on and
     # right of the diagonal, so a tile's row r has its diagonal entry in its column r.
     tiles = [(i0, min(i0 + tile_rows, n1), i0 if symmetric else 0) for i0 in range(0, n1, tile_rows)]
     # Parallelism: as many workers as BLAS has threads, each doing whole tiles (matrix
-    # product with single-threaded BLAS, then the elementwise layers; ufuncs release the
-    # GIL). Multi-threaded BLAS calls alternating with elementwise work would leave the
-    # elementwise part on one core, and OpenBLAS threads busy-wait for ~0.1 s after each
-    # call, stealing the cores from it.
+    # product with single-threaded BLAS, then the elementwise layers; see _tiles).
     # (A single tile skips the ~2 ms of asking threadpoolctl.)
     workers = 1 if len(tiles) == 1 else min(_blas_threads(), len(tiles), _MAX_WORKERS or len(tiles))
     workspaces: queue.SimpleQueue = queue.SimpleQueue()
     for _ in range(workers):
-        workspaces.put(_SliceWorkspace(slice_rows * n2, ntk))
+        workspaces.put(_SliceWorkspace(slice_rows * n2, ntk) if fused else _GeneralWorkspace(slice_rows * n2))
+
+    def layers(block: np.ndarray, i0: int, i1: int, j0: int, ws: Any) -> None:
+        R, C = rows_all.rows(slice(i0, i1)), cols_all.rows(slice(j0, n2))
+        diag_col = 0 if symmetric else None
+        if fused:
+            _transform_rows(block, R, C, act.name if _fused(act) else "relu", ntk, diag_col, slice_rows, ws)
+            return
+        for r0 in range(0, block.shape[0], slice_rows):
+            r1 = min(r0 + slice_rows, block.shape[0])
+            args = (block[r0:r1], R.rows(slice(r0, r1)), C, act, ntk, None if diag_col is None else r0,
+                    weight_var, bias_var)
+            if act.closed_form:
+                _closed_form_slice(*args, ws)
+            else:
+                _quadrature_slice(*args)
 
     def compute_tile(tile_bounds: tuple[int, int, int]) -> None:
         i0, i1, j0 = tile_bounds
@@ -467,8 +368,7 @@ def _kernel_matrix(kind: str, X1: Any, X2: Any, activation: str, depth: int, wei
         try:
             block = out[i0:i1, j0:]
             np.matmul(X1s[i0:i1], X2s[j0:].T, out=block)  # BLAS writes straight into out
-            _transform_rows(block, rows_all.rows(slice(i0, i1)), cols_all.rows(slice(j0, n2)),
-                            activation, ntk, 0 if symmetric else None, slice_rows, ws)
+            layers(block, i0, i1, j0, ws)
             if symmetric:
                 # Make the diagonal block exactly symmetric, then mirror the rest. Tiles
                 # write disjoint parts of out, so workers never overlap.
@@ -479,31 +379,13 @@ def _kernel_matrix(kind: str, X1: Any, X2: Any, activation: str, depth: int, wei
         finally:
             workspaces.put(ws)
 
-    bar = None
-    if progress:
-        from tqdm import tqdm
-
-        bar = tqdm(total=len(tiles), desc=f"{kind} tiles", unit="tile", file=sys.stderr)
-    try:
-        if workers == 1:
-            for t in tiles:
-                compute_tile(t)
-                if bar is not None:
-                    bar.update(1)
-        else:
-            with _single_threaded_blas(), ThreadPoolExecutor(workers) as pool:
-                for _ in pool.map(compute_tile, tiles):
-                    if bar is not None:
-                        bar.update(1)
-    finally:
-        if bar is not None:
-            bar.close()
+    run_tiles(tiles, compute_tile, workers, progress=progress, desc=f"{kind} tiles")
     return out
 
 
-def nngp(X1: Any, X2: Any = None, *, activation: str = "relu", depth: int = 2,
+def nngp(X1: Any, X2: Any = None, *, activation: Any = "relu", depth: int = 2,
          weight_var: float = 2.0, bias_var: float = 0.0, tile: int | None = None,
-         out: np.ndarray | None = None, progress: bool = False) -> np.ndarray:
+         out: np.ndarray | None = None, progress: bool = False, activation_params: Any = None) -> np.ndarray:
     """NNGP kernel K^L(X1, X2) of a deep fully connected network (THEORY.md §2).
 
     ``depth`` = L hidden layers of ``activation``, then a Dense readout; standard
@@ -517,7 +399,9 @@ def nngp(X1: Any, X2: Any = None, *, activation: str = "relu", depth: int = 2,
     X2 : array_like, shape (n2, d), optional
         Second set of inputs. ``None`` means ``X1`` and is about twice as fast: only the
         upper triangle is computed, then mirrored; the result is exactly symmetric.
-    activation : {"relu", "erf"}
+    activation : str or Activation
+        A name of :data:`ACTIVATIONS` (with ``activation_params``), or an
+        :class:`~wilsonian.kernels.activations.Activation` (e.g. from ``custom_activation``).
     depth : int, >= 0
         Number of hidden layers L; 0 gives the linear kernel K⁰ = σ_w² x·x'/d + σ_b².
     weight_var : float, > 0
@@ -533,6 +417,9 @@ def nngp(X1: Any, X2: Any = None, *, activation: str = "relu", depth: int = 2,
         Preallocated result, e.g. an ``np.memmap``; it is filled and returned.
     progress : bool
         Show a tqdm progress bar over tiles on stderr.
+    activation_params : mapping, optional
+        The activation's parameters, e.g. ``{"slope": 0.1}`` for ``"leaky-relu"`` (see
+        :func:`wilsonian.kernels.activations.activation`).
 
     Returns
     -------
@@ -543,12 +430,13 @@ def nngp(X1: Any, X2: Any = None, *, activation: str = "relu", depth: int = 2,
     WilsonianError
         Bad hyperparameters, non-2-D or non-finite inputs, mismatched d, bad ``out``.
     """
-    return _kernel_matrix("nngp", X1, X2, activation, depth, weight_var, bias_var, tile, out, progress)
+    return _kernel_matrix("nngp", X1, X2, activation, depth, weight_var, bias_var, tile, out, progress,
+                          activation_params)
 
 
-def ntk(X1: Any, X2: Any = None, *, activation: str = "relu", depth: int = 2,
+def ntk(X1: Any, X2: Any = None, *, activation: Any = "relu", depth: int = 2,
         weight_var: float = 2.0, bias_var: float = 0.0, tile: int | None = None,
-        out: np.ndarray | None = None, progress: bool = False) -> np.ndarray:
+        out: np.ndarray | None = None, progress: bool = False, activation_params: Any = None) -> np.ndarray:
     """Neural tangent kernel Θ^L(X1, X2) of the network of :func:`nngp` (THEORY.md §2).
 
     Θ⁰ = K⁰, Θˡ = Kˡ + σ_w² Θˡ⁻¹ E[φ'(u)φ'(v)], l = 1..L: the infinite-width NTK in the
@@ -557,15 +445,22 @@ def ntk(X1: Any, X2: Any = None, *, activation: str = "relu", depth: int = 2,
     For (nearly) identical inputs in different arguments the ReLU NTK is accurate to about
     1e-8 relative (arccos is ill-conditioned at cos θ = 1); the diagonal of ``ntk(X)`` is exact.
     """
-    return _kernel_matrix("ntk", X1, X2, activation, depth, weight_var, bias_var, tile, out, progress)
+    return _kernel_matrix("ntk", X1, X2, activation, depth, weight_var, bias_var, tile, out, progress,
+                          activation_params)
 
 
 @dataclass(frozen=True)
 class KernelSpec:
-    """Everything that defines a kernel: ``kind``, ``activation``, ``depth``, σ_w², σ_b².
+    """Everything that defines a kernel: ``kind``, ``activation``, ``depth``, σ_w², σ_b²,
+    and the activation's parameters.
 
-    Validated on construction. ``spec.matrix(X1, X2)`` and ``spec.diagonal(X)`` evaluate
-    it; ``spec.as_dict()`` is the JSON-ready provenance record.
+    Validated on construction. ``activation`` may be given as a name with
+    ``activation_params`` (a mapping, ``"name=value"`` strings, or pairs), or as an
+    :class:`~wilsonian.kernels.activations.Activation`; it is stored as its name, with the
+    parameters that differ from their defaults as a tuple of (name, value) pairs.
+    ``spec.matrix(X1, X2)`` and ``spec.diagonal(X)`` evaluate it; ``spec.as_dict()`` is the
+    JSON-ready provenance record (and cache key): ``activation_params`` appears in it only
+    when non-empty, so ReLU and erf records are as they always were.
     """
 
     kind: str = "nngp"
@@ -573,16 +468,28 @@ class KernelSpec:
     depth: int = 2
     weight_var: float = 2.0
     bias_var: float = 0.0
+    activation_params: tuple = ()
 
     def __post_init__(self) -> None:
         _check_kind(self.kind)
-        _check_hyperparameters(self.activation, self.depth, self.weight_var, self.bias_var)
+        act = _check_hyperparameters(self.activation, self.depth, self.weight_var, self.bias_var,
+                                     self.activation_params)
+        if self.kind == "ntk":
+            act.require_derivative()
+        object.__setattr__(self, "_act", act)
+        object.__setattr__(self, "activation", act.name)
+        object.__setattr__(self, "activation_params", act.params)
         object.__setattr__(self, "depth", int(self.depth))
         object.__setattr__(self, "weight_var", float(self.weight_var))
         object.__setattr__(self, "bias_var", float(self.bias_var))
 
+    @property
+    def activation_object(self) -> Activation:
+        """The resolved :class:`~wilsonian.kernels.activations.Activation`."""
+        return self._act
+
     def _hyper(self) -> dict[str, Any]:
-        return {"activation": self.activation, "depth": self.depth,
+        return {"activation": self._act, "depth": self.depth,
                 "weight_var": self.weight_var, "bias_var": self.bias_var}
 
     def matrix(self, X1: Any, X2: Any = None, *, tile: int | None = None,
@@ -597,4 +504,8 @@ class KernelSpec:
 
     def as_dict(self) -> dict[str, Any]:
         """Plain-dict record of the spec (for results' provenance and cache keys)."""
-        return asdict(self)
+        record = {"kind": self.kind, "activation": self.activation, "depth": self.depth,
+                  "weight_var": self.weight_var, "bias_var": self.bias_var}
+        if self.activation_params:
+            record["activation_params"] = dict(self.activation_params)
+        return record

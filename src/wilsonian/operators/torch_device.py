@@ -97,6 +97,15 @@ def _dtype(dtype: Any) -> Any:
     raise WilsonianError(f"dtype must be float64 or float32, got {dtype!r}.")
 
 
+def _check_torch_kernel(spec: Any) -> None:
+    """The torch backend has the relu and erf recursions only: refuse anything else."""
+    if not isinstance(spec, KernelSpec):
+        raise WilsonianError(f"spec must be a wilsonian.kernels.KernelSpec, got {type(spec).__name__}.")
+    if spec.activation not in ("relu", "erf") or spec.activation_params:
+        raise WilsonianError(f"the torch backend computes only the relu and erf kernels, not {spec.activation!r}; "
+                             "use the numpy or dask backend.")
+
+
 # --------------------------------------------------------------------------- kernels
 
 
@@ -182,8 +191,7 @@ def kernel_torch(X1: Any, X2: Any = None, spec: KernelSpec | None = None, *, dev
     """
     torch = _torch()
     spec = KernelSpec() if spec is None else spec
-    if not isinstance(spec, KernelSpec):
-        raise WilsonianError(f"spec must be a wilsonian.kernels.KernelSpec, got {type(spec).__name__}.")
+    _check_torch_kernel(spec)
     dev, dt = _device(device), _dtype(dtype)
     A = as_inputs(X1, "X1")
     symmetric = X2 is None
@@ -247,8 +255,7 @@ class TorchOperator(KernelOperator):
     def __init__(self, X: Any, spec: KernelSpec, *, device: str = "cpu", dtype: Any = None,
                  tile: int | None = None):
         torch = _torch()
-        if not isinstance(spec, KernelSpec):
-            raise WilsonianError(f"spec must be a wilsonian.kernels.KernelSpec, got {type(spec).__name__}.")
+        _check_torch_kernel(spec)
         self.spec = spec
         self.device_name = device
         self.device, self.dtype = _device(device), _dtype(dtype)

@@ -8,6 +8,7 @@ as it is); :func:`save_figure` writes PNG and PDF atomically.
 - :mod:`~wilsonian.plots.flow`: the soft flow from the sharp cutoff to κ.
 - :mod:`~wilsonian.plots.nongaussian`: the input-dependent ridge and per-point errors.
 - :mod:`~wilsonian.plots.paper`: Figs. 1 and 4 of the paper.
+- :mod:`~wilsonian.plots.sweep`: the summary figures of a sweep.
 - :mod:`~wilsonian.plots.modes`: feature-mode statistics (Figs. 2 and 5).
 - :mod:`~wilsonian.plots.toy`: the Hermite toy model (Fig. 3).
 """
@@ -25,6 +26,7 @@ from wilsonian.plots.flow import soft_flow_figure
 from wilsonian.plots.modes import gauss_vs_cauchy_figure, joint_pairs_figure, marginals_figure
 from wilsonian.plots.nongaussian import nongaussian_figure
 from wilsonian.plots.paper import fig1_figure, fig4_figure
+from wilsonian.plots.sweep import sweep_flow_figure, sweep_ratio_figure
 from wilsonian.plots.toy import toy_figure
 
 __all__ = [
@@ -44,5 +46,7 @@ __all__ = [
     "save_figure",
     "soft_flow_figure",
     "spectrum_figure",
+    "sweep_flow_figure",
+    "sweep_ratio_figure",
     "toy_figure",
 ]

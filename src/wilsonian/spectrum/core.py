@@ -411,5 +411,5 @@ def spectrum_from_eigenpairs(
         kernel_diagonal=np.asarray(kernel_diagonal, dtype=np.float64),
         clipped=float(-lam[negative].sum()),
         n_clipped=int(negative.sum()),
-        meta=dict(meta or {}),
+        meta={**(meta or {}), "most_negative_eigenvalue": float(min(lam.min(initial=0.0), 0.0))},
     )

@@ -1,0 +1,259 @@
+"""``wilsonian sweep``: a grid of runs that shares every kernel, spectrum and draw it can.
+
+The grid ranges over any of threshold T, depth, activation, weight and bias variance,
+ridge, classes (the data-set task) and pool size. Grid points that differ only in T and
+the ridge share one kernel, one spectrum and one set of draws: all their ridges are solved
+from one eigendecomposition of each training kernel (:func:`wilsonian.gp.learning_curves`),
+and every T is a theory on the same spectrum. The other points are *groups*, run in
+parallel processes where the cores allow, each through the cache; a finished group's rows
+are cached too, so an interrupted sweep resumes where it stopped.
+
+The result is one tidy table (a row per grid point and η) and summary figures.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import os
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, replace
+from typing import Any, Sequence
+
+import numpy as np
+
+from wilsonian.app.config import RunConfig
+from wilsonian.errors import WilsonianError
+
+#: Options a grid may range over, with their value kind.
+GRID_OPTIONS = {"threshold": float, "ridge": float, "depth": int, "activation": str, "weight_var": float,
+                "bias_var": float, "classes": str, "n_pool": int}
+#: Options that do not need a new spectrum: the points of a group differ only in these.
+SHARED = ("threshold", "ridge")
+#: Columns of the tidy table, after the grid's own.
+COLUMNS = ("eta", "empirical_mean", "empirical_sem", "ek", "spectral_bias", "rg", "rg_fluct", "rg_ridge",
+           "spectral_bias_kappa", "rg_cutoff", "rg_all_learnable", "train_empirical_mean", "train_eigenlearning")
+MAX_POINTS = 400
+
+
+def parse_grid_option(text: str) -> tuple[str, tuple]:
+    """``name=v1,v2,...`` (``classes`` pairs separated by ``;``: ``classes=0,9;7,9``)."""
+    if "=" not in text:
+        raise WilsonianError(f"--grid expects name=v1,v2,..., got {text!r}")
+    name, _, values = text.partition("=")
+    name = name.strip().replace("-", "_")
+    separator = ";" if name == "classes" else ","
+    return name, tuple(v.strip() for v in values.split(separator) if v.strip())
+
+
+def check_grid(grid: dict[str, Sequence]) -> dict[str, tuple]:
+    """The grid with typed values, or an error naming the option and the value."""
+    if not grid:
+        raise WilsonianError("a sweep needs a grid: --grid threshold=0.25,0.5,0.75 (or a [grid] table in --config)")
+    checked: dict[str, tuple] = {}
+    for name, values in grid.items():
+        if name not in GRID_OPTIONS:
+            raise WilsonianError(f"--grid: cannot sweep {name.replace('_', '-')!r}; choose from "
+                                 + ", ".join(o.replace("_", "-") for o in GRID_OPTIONS))
+        kind = GRID_OPTIONS[name]
+        if isinstance(values, (str, int, float)):
+            values = (values,)
+        if not values:
+            raise WilsonianError(f"--grid {name}: give at least one value")
+        typed = []
+        for value in values:
+            try:
+                if kind is int and (isinstance(value, bool) or float(value) != int(float(value))):
+                    raise ValueError
+                typed.append(kind(float(value)) if kind is int else kind(value))
+            except (TypeError, ValueError):
+                raise WilsonianError(f"--grid {name.replace('_', '-')}: {value!r} is not a valid "
+                                     f"{kind.__name__}") from None
+        if len(set(typed)) != len(typed):
+            raise WilsonianError(f"--grid {name.replace('_', '-')}: values repeat")
+        checked[name] = tuple(typed)
+    points = int(np.prod([len(v) for v in checked.values()]))
+    if points > MAX_POINTS:
+        raise WilsonianError(f"the grid has {points} points; at most {MAX_POINTS}")
+    return checked
+
+
+@dataclass(frozen=True)
+class Group:
+    """Grid points that share a spectrum: one config (every ridge) and the thresholds."""
+
+    config: RunConfig
+    thresholds: tuple[float, ...]
+    points: tuple[dict[str, Any], ...]  # the grid values of each point of the group
+
+
+def plan(base: RunConfig, grid: dict[str, tuple]) -> list[Group]:
+    """The groups of a grid, each validated (before any work)."""
+    names = list(grid)
+    own = [n for n in names if n not in SHARED]
+    groups = []
+    for key in itertools.product(*(grid[n] for n in own)):
+        values = dict(zip(own, key))
+        ridges = grid.get("ridge", base.ridge_values)
+        thresholds = grid.get("threshold", (base.threshold,))
+        config = replace(base, **values, ridge=ridges[0], ridges=tuple(ridges) if len(ridges) > 1 else None,
+                         threshold=thresholds[0], nongaussian=False)
+        config.validate()
+        for t in thresholds:
+            replace(config, threshold=t).validate()
+        points = tuple({n: {"ridge": r, "threshold": t}.get(n, values.get(n)) for n in names}
+                       for r in ridges for t in thresholds)
+        groups.append(Group(config, tuple(thresholds), points))
+    return groups
+
+
+def _group_key(group: Group) -> str:
+    from wilsonian.store import artifact_key
+
+    return artifact_key("sweep-group", config=group.config.as_dict(), thresholds=list(group.thresholds))
+
+
+def cached_group(group: Group) -> dict[str, Any] | None:
+    """A group's rows from the cache, or None."""
+    from wilsonian.app.run import open_cache
+
+    hit = open_cache(group.config).load("sweep", _group_key(group), record_miss=False)
+    return None if hit is None else json.loads(str(hit["rows"]))
+
+
+def run_group(group: Group, blas_threads: int | None = None) -> dict[str, Any]:
+    """One group's rows: its run (every ridge at once) and each threshold's theory, through the
+    cache (a cached group is read back: an interrupted sweep resumes)."""
+    from wilsonian.app.run import open_cache, run
+
+    cache = open_cache(group.config)
+    key = _group_key(group)
+
+    def compute() -> dict[str, np.ndarray]:
+        if blas_threads is not None:
+            from threadpoolctl import threadpool_limits
+
+            with threadpool_limits(limits=blas_threads, user_api="blas"):
+                rows = _group_rows(group, run(group.config))
+        else:
+            rows = _group_rows(group, run(group.config))
+        return {"rows": np.array(json.dumps(rows))}
+
+    return json.loads(str(cache.fetch("sweep", key, compute)["rows"]))
+
+
+def _group_rows(group: Group, result) -> dict[str, Any]:
+    from wilsonian.atomic import to_json
+
+    from wilsonian.theory import Theory
+
+    rows = []
+    eta = result.curves[0].eta.astype(float)
+    points = iter(group.points)
+    for curve in result.curves:
+        for t in group.thresholds:
+            prediction = Theory(result.spectrum, curve.ridge, t, noise=group.config.label_noise).predict(eta)
+            table = prediction.compare(curve)
+            rows.append({"point": next(points), "table": {c: table[c] for c in COLUMNS}})
+    return json.loads(to_json({"rows": rows, "pool": {**result.pool.meta, "n": result.pool.n},
+                               "config": group.config.as_dict(), "results": result.results}))
+
+
+@dataclass
+class SweepResult:
+    grid: dict[str, tuple]
+    rows: list[dict[str, Any]]  # per grid point: {"point": {...}, "table": {...}}
+    groups: list[dict[str, Any]]
+
+    def tidy(self) -> dict[str, list]:
+        """One row per grid point and η: the grid values, then :data:`COLUMNS`."""
+        names = list(self.grid)
+        table: dict[str, list] = {n: [] for n in [*names, *COLUMNS]}
+        for row in self.rows:
+            count = len(row["table"]["eta"])
+            for n in names:
+                table[n] += [row["point"][n]] * count
+            for c in COLUMNS:
+                table[c] += list(row["table"][c])
+        return table
+
+
+def sweep(base: RunConfig, grid: dict[str, Sequence], *, workers: int | None = None) -> SweepResult:
+    """Run a grid: groups in parallel processes (at most the CPU count), each through the cache."""
+    grid = dict(grid)
+    if base.ridges is not None and "ridge" not in grid:  # --ridge a,b,c is a ridge axis
+        grid["ridge"] = base.ridges
+    grid = check_grid(grid)
+    groups = plan(base, grid)
+    # groups a previous (perhaps interrupted) sweep finished come from the cache at once
+    outcomes: list[dict | None] = [cached_group(g) for g in groups]
+    todo = [i for i, o in enumerate(outcomes) if o is None]
+    cores = os.cpu_count() or 1
+    workers = max(1, min(workers or cores, cores, len(todo) or 1))
+    if workers == 1:
+        for i in todo:
+            outcomes[i] = run_group(groups[i])
+    else:
+        import multiprocessing
+
+        with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
+            done = pool.map(run_group, [groups[i] for i in todo], [max(1, cores // workers)] * len(todo))
+            for i, outcome in zip(todo, done):
+                outcomes[i] = outcome
+    rows = [row for outcome in outcomes for row in outcome["rows"]]
+    order = {json.dumps(p, sort_keys=True): i for i, p in enumerate(_grid_points(grid))}
+    rows.sort(key=lambda r: order[json.dumps({k: r["point"][k] for k in grid}, sort_keys=True)])
+    return SweepResult(grid, rows, [{"config": o["config"], "pool": o["pool"]} for o in outcomes])
+
+
+def threshold_sweep(config: RunConfig, thresholds: Sequence[float]) -> dict[str, Any]:
+    """One run's threshold sweep: its results (at ``config.threshold``) and a row per T, all on
+    one spectrum and one set of draws (``reproduce fig4`` is one per task)."""
+    group = Group(config, tuple(thresholds), tuple({"threshold": t} for t in thresholds))
+    return cached_group(group) or run_group(group)
+
+
+def _grid_points(grid: dict[str, tuple]) -> list[dict[str, Any]]:
+    names = list(grid)
+    return [dict(zip(names, values)) for values in itertools.product(*(grid[n] for n in names))]
+
+
+def point_label(point: dict[str, Any]) -> str:
+    return ", ".join(f"{k.replace('_', ' ')}={v:g}" if isinstance(v, float) else f"{k.replace('_', ' ')}={v}"
+                     for k, v in point.items())
+
+
+def write(result: SweepResult, base: RunConfig, out, guards=()) -> None:
+    """sweep.csv (the tidy table), sweep.json, config.json (the base config and the grid) and
+    the summary figures, into ``out`` atomically."""
+    import csv
+    import io
+
+    from wilsonian.app.outputs import staged_output, write_json
+    from wilsonian.plots import save_figure, sweep_flow_figure, sweep_ratio_figure
+
+    table = result.tidy()
+    with staged_output(out, guards) as staging:
+        buffer = io.StringIO()
+        writer = csv.writer(buffer, lineterminator="\n")
+        writer.writerow(list(table))
+        for i in range(len(table["eta"])):
+            writer.writerow([_cell(table[c][i]) for c in table])
+        (staging / "sweep.csv").write_text(buffer.getvalue())
+        write_json(staging / "sweep.json", {"grid": result.grid, "rows": result.rows, "groups": result.groups})
+        write_json(staging / "config.json", {**base.as_dict(), "grid": result.grid})
+        title = ", ".join(f"{k.replace('_', ' ')} × {len(v)}" for k, v in result.grid.items())
+        save_figure(sweep_ratio_figure(result.rows, title=f"theory / data over the grid ({title})"),
+                    staging / "figures" / "sweep_ratios")
+        save_figure(sweep_flow_figure(result.rows, title="renormalized ridge and κ over the grid"),
+                    staging / "figures" / "sweep_flow")
+
+
+def _cell(value: Any) -> str:
+    if value is None:
+        return "nan"
+    if isinstance(value, bool):
+        return str(value).lower()
+    if isinstance(value, float):
+        return repr(value)
+    return str(value)

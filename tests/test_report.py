@@ -1,0 +1,71 @@
+"""report.html: self-contained, and rendered by a real browser (headless Chromium) without a
+console error. The screenshot is kept in tests/artifacts/ for a person to look at."""
+
+import json
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+
+from wilsonian.app.cli import main
+
+ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
+
+
+@pytest.fixture(scope="module")
+def default_report(tmp_path_factory):
+    out = tmp_path_factory.mktemp("report") / "results"
+    assert main(["run", "--classes", "all", "--quiet", "--no-cache", "--trials", "5", "--out", str(out)]) == 0
+    return out
+
+
+def test_report_is_self_contained_and_complete(default_report):
+    text = (default_report / "report.html").read_text()
+    assert not re.search(r'(src|href)="(https?:)?//', text)  # nothing fetched from a network
+    assert "<script" not in text.lower()
+    assert text.count('src="data:image/png;base64,') >= 4
+    for heading in ("task", "kernel", "spectrum", "learning curves", "RG flow", "warnings", "config and provenance"):
+        assert f">{heading}</h2>" in text, heading
+    results = json.loads((default_report / "results.json").read_text())
+    assert f"{results['learning_curve']['empirical_mean'][0]:.4g}" in text  # the numbers of the run
+    assert "numpy" in text and "SB/emp" in text
+
+
+def _chromium():
+    for name in ("chromium", "chromium-browser", "google-chrome"):
+        path = shutil.which(name)
+        if path:
+            return path
+    return None
+
+
+def test_report_renders_in_headless_chromium(default_report, tmp_path):
+    webdriver = pytest.importorskip("selenium.webdriver", reason="selenium is not installed")
+    browser, driver_path = _chromium(), shutil.which("chromedriver")
+    if browser is None or driver_path is None:
+        pytest.skip("headless Chromium and chromedriver are not installed (Debian: chromium chromium-driver)")
+    options = webdriver.ChromeOptions()
+    options.binary_location = browser
+    for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                 "--window-size=1400,2000", f"--user-data-dir={tmp_path / 'profile'}"):
+        options.add_argument(flag)
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
+    service = webdriver.ChromeService(executable_path=driver_path)
+    driver = webdriver.Chrome(options=options, service=service)
+    try:
+        driver.get((default_report / "report.html").resolve().as_uri())
+        assert driver.title.startswith("wilsonian run")
+        images = driver.execute_script(
+            "return Array.from(document.images).map(i => [i.complete, i.naturalWidth]);")
+        assert len(images) >= 4 and all(done and width > 100 for done, width in images)
+        height = driver.execute_script("return document.body.scrollHeight;")
+        assert height > 2000
+        errors = [entry for entry in driver.get_log("browser") if entry["level"] in ("SEVERE", "ERROR")]
+        assert errors == []
+        ARTIFACTS.mkdir(exist_ok=True)
+        driver.set_window_size(1400, min(height, 8000))
+        assert driver.save_screenshot(str(ARTIFACTS / "report_default_run.png"))
+    finally:
+        driver.quit()
