@@ -149,3 +149,32 @@ def test_soft_flow_rejects_bad_arguments():
         soft_flow(spec, np.array([10.0]), 1e-3, 0.5, start="sideways")
     with pytest.raises(Exception):
         soft_flow(spec, np.array([10.0]), 1e-3, 0.5, tolerance=0.0)
+
+
+def test_soft_flow_figure_does_not_draw_a_degenerate_sharp_cutoff():
+    from wilsonian.plots import soft_flow_figure
+
+    spec = power_law_spectrum(30, 0.5)
+    eta = np.array([1.0, 2.0, 1e4])  # at η = 10⁴ every mode has L_k ≥ T: nothing integrated out
+    t = theory.Theory(spec, 1e-3, 0.5)
+    rg, flow = t.rg(eta), t.soft_flow(eta, 4)
+    assert list(rg.all_learnable) == [False, False, True]
+    lc = {"eta": eta, "empirical_mean": flow.error_fluct * 1.1, "empirical_sem": flow.error_fluct * 0.01,
+          "rg_all_learnable": rg.all_learnable}
+    fig = soft_flow_figure(flow, lc)
+    left, middle, right = fig.axes[:3]
+    # the stage-0 errors (E_RG, RG-fluct) stop at the degenerate η; stages n ≥ 1 and the fixed point do not
+    for line in right.get_lines():
+        if line.get_label().startswith(("E_0", "E_n/(1−γ_n), n = 0")):
+            y = line.get_ydata()
+            assert np.isnan(y[2]) and np.isfinite(y[:2]).all(), line.get_label()
+        elif line.get_label().startswith(("E_n/(1−γ_n), n = 1", "fixed point")):
+            assert np.isfinite(line.get_ydata()).all()
+    assert any(line.get_marker() == "x" for line in right.get_lines())
+    # its σ²_0 = σ² is an ×, the path is drawn from step 1
+    xs = [line.get_xdata() for line in left.get_lines() if line.get_marker() == "o"]
+    assert [x[0] for x in xs] == [0, 0, 1]
+    assert any(line.get_marker() == "x" and len(line.get_xdata()) == 1 for line in left.get_lines())
+    # without the table (or for another start) everything is drawn
+    plain = soft_flow_figure(flow)
+    assert [line.get_xdata()[0] for line in plain.axes[0].get_lines() if line.get_marker() == "o"] == [0, 0, 0]
