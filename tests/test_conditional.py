@@ -23,6 +23,14 @@ from wilsonian.toy import conditional_slope, reweighted_slope
 SQRT2 = np.sqrt(2.0)
 
 
+def arccos_kernel(n, dim, seed):
+    """The degree-1 arc-cosine kernel on n random points of the unit sphere in R^dim, and the points."""
+    X = np.random.default_rng(seed).normal(size=(n, dim))
+    X /= np.linalg.norm(X, axis=1, keepdims=True)
+    c = np.clip(X @ X.T, -1, 1)
+    return (np.sqrt(1 - c**2) + (np.pi - np.arccos(c)) * c) / (2 * np.pi), X
+
+
 def z_within(value, truth, se, z=4.5):
     return np.all(np.abs(np.asarray(value) - truth) <= z * np.asarray(se) + 1e-12)
 
@@ -134,11 +142,7 @@ def test_gram_charlier_B_from_the_cumulants(synthetic):
 
 def test_B_moments_are_the_fourth_cumulant_exactly():
     """⟨(z_q² − C_qq)(z_k z_l − C_kl)⟩ = U_qqkl + 2 C_qk C_ql on any sample (plug-in moments)."""
-    rng = np.random.default_rng(2)
-    X = rng.normal(size=(500, 4))
-    X /= np.linalg.norm(X, axis=1, keepdims=True)
-    c = np.clip(X @ X.T, -1, 1)
-    K = (np.sqrt(1 - c**2) + (np.pi - np.arccos(c)) * c) / (2 * np.pi)
+    K, X = arccos_kernel(500, 4, 2)
     phi = spectrum_from_kernel(K, X[:, 0], n_vectors=30).eigenfunctions
     labels = [2, 3, 4, 25]
     U = fourth_cumulant(phi, labels).cumulant
@@ -167,11 +171,7 @@ def test_binned_check_sees_a_missing_dependence(synthetic):
 
 @pytest.fixture(scope="module")
 def pool():
-    rng = np.random.default_rng(0)
-    X = rng.normal(size=(400, 6))
-    X /= np.linalg.norm(X, axis=1, keepdims=True)
-    c = np.clip(X @ X.T, -1, 1)
-    K = (np.sqrt(1 - c**2) + (np.pi - np.arccos(c)) * c) / (2 * np.pi)
+    K, X = arccos_kernel(400, 6, 0)
     y = np.sign(X[:, 0] * X[:, 1] + 0.2 * X[:, 2])
     return K, y, spectrum_from_kernel(K, y, n_vectors=-1)
 

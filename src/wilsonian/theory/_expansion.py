@@ -133,6 +133,19 @@ def _evaluate(centres, moments, t, first_columns, second_columns, first, second)
 
 
 @numba.njit(cache=True, nogil=True)
+def _evaluate_active(centres, moments, lam_column, lam2_column, eta, values, active, count):
+    """Σλ/(λ + t) and Σλ²/(λ + t)² at t = values_i/η_i for the first ``count`` indices i in
+    ``active``, shapes (count, 1): one step of the solvers below, for the η still running."""
+    t = np.empty(count)
+    for j in range(count):
+        t[j] = values[active[j]] / eta[active[j]]
+    first = np.empty((count, 1))
+    second = np.empty((count, 1))
+    _evaluate(centres, moments, t, np.array([lam_column]), np.array([lam2_column]), first, second)
+    return first, second
+
+
+@numba.njit(cache=True, nogil=True)
 def _newton_from_above(centres, moments, lam_column, lam2_column, eta, kappa, floor, tolerance, max_steps):
     """Newton steps on F(κ) = κ − floor − κ Σλ/(ηλ+κ), F' = 1 − η Σλ²/(ηλ+κ)², in place.
 
@@ -142,17 +155,10 @@ def _newton_from_above(centres, moments, lam_column, lam2_column, eta, kappa, fl
     """
     active = np.arange(eta.size)
     count = eta.size
-    first_columns = np.array([lam_column])
-    second_columns = np.array([lam2_column])
     steps = 0
     while count > 0 and steps < max_steps:
         steps += 1
-        t = np.empty(count)
-        for j in range(count):
-            t[j] = kappa[active[j]] / eta[active[j]]
-        first = np.empty((count, 1))
-        second = np.empty((count, 1))
-        _evaluate(centres, moments, t, first_columns, second_columns, first, second)
+        first, second = _evaluate_active(centres, moments, lam_column, lam2_column, eta, kappa, active, count)
         keep = 0
         for j in range(count):
             i = active[j]
@@ -186,8 +192,6 @@ def _picard(centres, moments, lam_column, lam2_column, eta, ridge, floor, n_posi
     n = eta.size
     active = np.arange(n)
     count = n
-    first_columns = np.array([lam_column])
-    second_columns = np.array([lam2_column])
     start = ridge.copy()
     for i in range(n):
         steps_out[i] = -1
@@ -195,12 +199,7 @@ def _picard(centres, moments, lam_column, lam2_column, eta, ridge, floor, n_posi
     steps = 0
     while count > 0 and steps < max_steps:
         steps += 1
-        t = np.empty(count)
-        for j in range(count):
-            t[j] = ridge[active[j]] / eta[active[j]]
-        first = np.empty((count, 1))
-        second = np.empty((count, 1))
-        _evaluate(centres, moments, t, first_columns, second_columns, first, second)
+        first, second = _evaluate_active(centres, moments, lam_column, lam2_column, eta, ridge, active, count)
         keep = 0
         for j in range(count):
             i = active[j]
