@@ -54,7 +54,7 @@ def test_run_writes_every_output(first_run):
     assert json.loads((out / "config.json").read_text()) == results["config"]
     header = (out / "learning_curve.csv").read_text().splitlines()[0].split(",")
     assert header[:3] == ["eta", "empirical_mean", "empirical_sem"]
-    names = ("learning_curves", "spectrum", "rg_flow", "learnability")
+    names = ("learning_curves", "spectrum", "rg_flow", "learnability", "soft_flow")
     for name in names:
         assert (out / "figures" / f"{name}.png").read_bytes().startswith(b"\x89PNG")
     # PNG only unless PDF is asked for
@@ -70,7 +70,7 @@ def test_figure_formats_option_writes_what_it_names(first_run, capsys):
                             "--figure-formats", "pdf,png"], capsys)
     assert code == 0, err
     figures = out2 / "figures"
-    for name in ("learning_curves", "spectrum", "rg_flow", "learnability"):
+    for name in ("learning_curves", "spectrum", "rg_flow", "learnability", "soft_flow"):
         assert (figures / f"{name}.png").read_bytes().startswith(b"\x89PNG")
         assert (figures / f"{name}.pdf").read_bytes().startswith(b"%PDF")
     assert numbers(out2 / "results.json") == numbers(out / "results.json")

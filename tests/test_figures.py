@@ -38,6 +38,7 @@ def every_figure(tmp_path_factory):
                                              label="a label"),
         "rg_flow": learning.rg_flow_figure(theory, lc, label="a label"),
         "learnability": learning.learnability_figure(theory, lc),
+        "soft_flow": plots.soft_flow_figure(theory.soft_flow(lc["eta"]), lc, label="a label"),
         "ridge_sweep": learning.ridge_sweep_figure(tables, sweep.config.ridge_values, sweep.results.get("evidence"),
                                                    label="a label"),
         "sweep_flow": plots.sweep_flow_figure(rows, title="flow"),

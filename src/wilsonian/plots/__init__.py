@@ -8,6 +8,7 @@ figures); the commands write PNG unless asked for PDF (:data:`COMMAND_FORMATS`).
 - :mod:`~wilsonian.plots.formats`: the figure formats, without importing Matplotlib.
 - :mod:`~wilsonian.plots.learning`: the figures of a run (learning curves, spectrum, RG
   flow, learnability) and :func:`run_figures`.
+- :mod:`~wilsonian.plots.flow`: the soft flow from the sharp cutoff to κ.
 - :mod:`~wilsonian.plots.nongaussian`: the input-dependent ridge and per-point errors.
 - :mod:`~wilsonian.plots.paper`: Figs. 1 and 4 of the paper.
 - :mod:`~wilsonian.plots.sweep`: the summary figures of a sweep.
@@ -40,6 +41,7 @@ _EXPORTS = {
     "gauss_vs_cauchy_figure": "wilsonian.plots.modes",
     "joint_pairs_figure": "wilsonian.plots.modes",
     "marginals_figure": "wilsonian.plots.modes",
+    "soft_flow_figure": "wilsonian.plots.flow",
     "nongaussian_figure": "wilsonian.plots.nongaussian",
     "fig1_figure": "wilsonian.plots.paper",
     "fig4_figure": "wilsonian.plots.paper",

@@ -1,4 +1,4 @@
-"""The figures of ``wilsonian run``: learning curves, spectrum, RG flow and learnability.
+"""The figures of ``wilsonian run``: learning curves, spectrum, RG flow, learnability, soft flow.
 
 Each takes result objects (a learning-curve table as in ``results.json["learning_curve"]``,
 a :class:`~wilsonian.spectrum.Spectrum`, a :class:`~wilsonian.theory.Theory`) and returns a
@@ -279,6 +279,7 @@ def run_figures(result, directory: str | Path, *, formats: Iterable[str] = FORMA
 
     One file per figure and format (``formats``: "png", "pdf"); see :func:`save_figures`.
     """
+    from wilsonian.plots.flow import soft_flow_figure
     from wilsonian.plots.nongaussian import nongaussian_figure
 
     directory = Path(directory)
@@ -294,6 +295,7 @@ def run_figures(result, directory: str | Path, *, formats: Iterable[str] = FORMA
                                     output_names=result.results["pool"].get("class_names")),
         "rg_flow": rg_flow_figure(theory, lc, label=label),
         "learnability": learnability_figure(theory, lc),
+        "soft_flow": soft_flow_figure(theory.soft_flow(lc["eta"]), lc, label=label),
     }
     if len(tables) > 1:
         figures["ridge_sweep"] = ridge_sweep_figure(tables, result.config.ridge_values,
