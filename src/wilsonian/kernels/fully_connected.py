@@ -86,7 +86,7 @@ from wilsonian.errors import WilsonianError
 from wilsonian.kernels import _closed_forms
 from wilsonian.kernels._tiles import blas_threads as _blas_threads
 from wilsonian.kernels._tiles import check_out as _check_out
-from wilsonian.kernels._tiles import run_tiles
+from wilsonian.kernels._tiles import fill_parallel
 from wilsonian.kernels._relu_erf import (_input_variances, _layer_coefficients, _ntk_diagonal_recursion,
                                          _safe_divide, _SliceWorkspace, _transform_rows, _variance_recursion)
 from wilsonian.kernels.activations import ACTIVATIONS, Activation, resolve_activation
@@ -308,6 +308,9 @@ class KernelTiles:
     shape : (n1, n2)
     symmetric : bool
         X2 is None: the kernel of X1 with itself, exact diagonal, exactly symmetric.
+    exact_in_tiles : bool
+        An entry's number does not depend on the width of the tile it is computed in
+        (all but the quadrature activations), given the same matrix product.
     """
 
     def __init__(self, kind: str, act: Activation, depth: int, weight_var: float, bias_var: float,
@@ -317,6 +320,9 @@ class KernelTiles:
         self.symmetric = X2 is None
         # Depth 0 is the linear kernel whatever φ: the ReLU coefficients give it.
         self.fused = _fused(act) or depth == 0
+        # Whether an entry is the same number whatever the width of its tile: not for
+        # quadrature, whose sums depend on the slice shape at round-off (see fill).
+        self.exact_in_tiles = self.fused or act.closed_form
         if self.fused:
             self.name = act.name if _fused(act) else "relu"
             self.rows_all = _layer_coefficients(X1, self.name, depth, weight_var, bias_var)
@@ -346,28 +352,43 @@ class KernelTiles:
             ws = _SliceWorkspace(entries, self.ntk) if self.fused else _GeneralWorkspace(entries)
         return ws
 
-    def fill(self, i0: int, i1: int, j0: int, j1: int, T: np.ndarray, c0: int = 0) -> None:
-        """K[i0:i1, j0:j1] into T[:, c0:c0 + j1 − j0], in place, in the calling thread.
-
-        ``T`` is a C-contiguous array of i1 − i0 rows (e.g. whole rows of the output): BLAS
-        writes the tile's matrix product straight into it, then the layers run on slices of
-        about 2¹⁶ entries. For a symmetric kernel, a tile with j0 == i0 (and j1 ≥ i1) starts
-        on the diagonal: its leading square is made exactly symmetric, with the diagonal of
-        :func:`kernel_diagonal`; any other tile must not meet the diagonal.
-        """
-        m, n = i1 - i0, j1 - j0
-        if not T.flags.c_contiguous or T.shape[0] != m or T.shape[1] < c0 + n:
-            raise WilsonianError(f"a tile of shape {(m, n)} needs a C-contiguous target with {m} rows and "
-                                 f"at least {c0 + n} columns, got {T.shape}.")
+    def _starts_on_diagonal(self, i0: int, i1: int, j0: int, j1: int) -> bool:
+        """Whether the tile starts on the diagonal (and is a valid tile at all)."""
         on_diagonal = self.symmetric and j0 == i0
         if self.symmetric and not on_diagonal and j0 < i1 and i0 < j1:
             raise WilsonianError("a tile of a symmetric kernel must start on the diagonal or miss it.")
         if on_diagonal and j1 < i1:
             raise WilsonianError("a tile that starts on the diagonal must hold its whole square (j1 >= i1).")
-        if m == 0 or n == 0:
+        return on_diagonal
+
+    def product(self, i0: int, i1: int, j0: int, j1: int, out: np.ndarray) -> None:
+        """The tile's matrix product (s x_i)·(s x_j) alone, into ``out`` (any layout BLAS takes)."""
+        self._starts_on_diagonal(i0, i1, j0, j1)
+        np.matmul(self.X1s[i0:i1], self.X2s[j0:j1].T, out=out)
+
+    def fill(self, i0: int, i1: int, j0: int, j1: int, T: np.ndarray, c0: int = 0, *,
+             product: bool = True) -> None:
+        """K[i0:i1, j0:j1] into T[:, c0:c0 + j1 − j0], in place, in the calling thread.
+
+        ``T`` is a C-contiguous array of i1 − i0 rows (e.g. whole rows of the output): BLAS
+        writes the tile's matrix product straight into it (``product=False``: T already holds
+        it, from :meth:`product`), then the layers run on slices of about 2¹⁶ entries. For a
+        symmetric kernel, a tile with j0 == i0 (and j1 ≥ i1) starts on the diagonal: its
+        leading square is made exactly symmetric, with the diagonal of
+        :func:`kernel_diagonal`; any other tile must not meet the diagonal. Each call is one
+        matrix product, and BLAS's round-off depends on its shape: the callers choose the
+        same tiles as the code before them did.
+        """
+        m, n = i1 - i0, j1 - j0
+        if not T.flags.c_contiguous or T.shape[0] != m or T.shape[1] < c0 + n:
+            raise WilsonianError(f"a tile of shape {(m, n)} needs a C-contiguous target with {m} rows and "
+                                 f"at least {c0 + n} columns, got {T.shape}.")
+        if m <= 0 or n <= 0:
             return
+        on_diagonal = self._starts_on_diagonal(i0, i1, j0, j1)
         view = T[:, c0:c0 + n]
-        np.matmul(self.X1s[i0:i1], self.X2s[j0:j1].T, out=view)  # BLAS writes straight into T
+        if product:
+            np.matmul(self.X1s[i0:i1], self.X2s[j0:j1].T, out=view)  # BLAS writes straight into T
         # Quadrature's sums depend on the slice shape at round-off: its slices keep the rows
         # they always had (from the matrix width, not the tile's).
         width = n if self.fused or self.act.closed_form else self.shape[1]
@@ -425,31 +446,16 @@ def _kernel_matrix(kind: str, X1: Any, X2: Any, activation: Any, depth: int, wei
         out = np.empty((n1, n2))
     else:
         _check_out(out, (n1, n2), (np.asarray(X1),) if symmetric else (np.asarray(X1), np.asarray(X2)))
-    # Row tiles i0:i1 with the columns from j0: symmetric, only those on and right of the
-    # diagonal (mirrored below it afterwards), so a tile's row r has its diagonal entry in
-    # its column r. BLAS writes each tile straight into a C-contiguous out; any other out
-    # gets each tile through a buffer.
+    # Row tiles of _TILE_ROWS rows, each one matrix product; symmetric: only the columns on
+    # and right of the diagonal, mirrored below it (fill_parallel). BLAS writes each tile
+    # straight into a C-contiguous out. Parallelism: as many workers as BLAS has threads,
+    # each doing whole tiles (matrix product with single-threaded BLAS, then the elementwise
+    # layers; see _tiles). (A single tile skips the ~2 ms of asking threadpoolctl.)
     tile_rows = min(n1, tile if tile is not None else _TILE_ROWS)
-    blocks = [(i0, min(i0 + tile_rows, n1)) for i0 in range(0, n1, tile_rows)]
-    direct = out.flags.c_contiguous
-
-    def compute_tile(block: tuple[int, int]) -> None:
-        i0, i1 = block
-        j0 = i0 if symmetric else 0
-        if direct:
-            tiles.fill(i0, i1, j0, n2, out[i0:i1], j0)
-        else:
-            buffer = np.empty((i1 - i0, n2 - j0))
-            tiles.fill(i0, i1, j0, n2, buffer)
-            out[i0:i1, j0:] = buffer
-        if symmetric:
-            out[i1:, i0:i1] = out[i0:i1, i1:].T   # tiles write disjoint parts of out
-
-    # Parallelism: as many workers as BLAS has threads, each doing whole tiles (matrix
-    # product with single-threaded BLAS, then the elementwise layers; see _tiles).
-    # (A single tile skips the ~2 ms of asking threadpoolctl.)
-    workers = 1 if len(blocks) == 1 else min(_blas_threads(), len(blocks), _MAX_WORKERS or len(blocks))
-    run_tiles(blocks, compute_tile, workers, progress=progress, desc=f"{kind} tiles")
+    n_tiles = -(-n1 // tile_rows)
+    workers = 1 if n_tiles == 1 else min(_blas_threads(), n_tiles, _MAX_WORKERS or n_tiles)
+    fill_parallel(tiles, 0, n1, [(0, n2, 0)], out, rows=tile_rows, workers=workers, progress=progress,
+                  desc=f"{kind} tiles")
     return out
 
 
