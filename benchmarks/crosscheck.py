@@ -14,7 +14,10 @@ against neural-tangents. Prints Markdown tables (the README's) and writes them a
 
 Usage (from the repository root)::
 
-    python benchmarks/crosscheck.py [--n-speed 200] [--json crosscheck.json] [--no-monte-carlo]
+    python benchmarks/crosscheck.py [--n-speed 200] [--json crosscheck.json] [--no-monte-carlo] [--speed-only]
+
+``--speed-only`` times the CNN flatten kernels alone (what ``make bench --only conv`` runs in the
+crosscheck venv).
 """
 
 from __future__ import annotations
@@ -222,17 +225,19 @@ def main(argv=None):
     parser.add_argument("--n-speed", type=int, default=200)
     parser.add_argument("--json", default=None)
     parser.add_argument("--no-monte-carlo", action="store_true")
+    parser.add_argument("--speed-only", action="store_true", help="only the CNN speed rows")
     args = parser.parse_args(argv)
     stax = _stax()
     out = {}
-    if stax is not None:
+    if stax is not None and not args.speed_only:
         out["fc_vs_neural_tangents"] = fc_agreement(stax)
         table(out["fc_vs_neural_tangents"], "Fully connected vs neural-tangents (max |diff| / max |K|)")
         out["cnn_vs_neural_tangents"] = cnn_agreement(stax)
         table(out["cnn_vs_neural_tangents"], "CNN vs neural-tangents (max |diff| / max |K|)")
-    out["closed_form_vs_quadrature"] = quadrature_agreement()
-    table(out["closed_form_vs_quadrature"], "Closed form vs 32-point Gauss–Hermite (E[φφ] / E[φ'φ'] rel. error)")
-    if not args.no_monte_carlo:
+    if not args.speed_only:
+        out["closed_form_vs_quadrature"] = quadrature_agreement()
+        table(out["closed_form_vs_quadrature"], "Closed form vs 32-point Gauss–Hermite (E[φφ] / E[φ'φ'] rel. error)")
+    if not (args.no_monte_carlo or args.speed_only):
         out["monte_carlo_max_abs_z"] = monte_carlo_z()
         table(out["monte_carlo_max_abs_z"], "Monte Carlo of finite networks: max |z| over entries and depths")
     out["cnn_speed"] = cnn_speed(stax, args.n_speed)

@@ -229,3 +229,16 @@ def test_large_pool_option_errors(tmp_path, capsys, extra, word):
     code, _, err = run_cli(["run", "--out", str(tmp_path / "o"), "--no-cache", *FAST, *extra], capsys)
     assert code == 2 and err.startswith("error: ") and word in err
     assert not (tmp_path / "o").exists()
+
+
+@pytest.mark.parametrize("ridge", ["2.2250738585e-313", "1e-200"])
+def test_ridge_so_small_that_errors_underflow_still_writes_figures(tmp_path, capsys, ridge):
+    """At σ² ≈ 1e-200 the train error and E_EK are exactly 0: nothing positive for their log
+    axes (found by the CLI fuzz test). The run completes; the empty panel says so."""
+    out = tmp_path / "tiny"
+    code, _, err = run_cli(["run", "--out", str(out), "--no-cache", "--ridge", ridge, "--n-pool", "120",
+                            "--etas", "5,10", "--trials", "2", "--quiet"], capsys)
+    assert code == 0, err
+    assert (out / "figures" / "learning_curves.png").exists()
+    train = json.loads((out / "results.json").read_text())
+    assert train["config"]["ridge"] == float(ridge)

@@ -12,7 +12,6 @@ import shutil
 import struct
 import tarfile
 import tempfile
-import zipfile
 from pathlib import Path
 
 import numpy as np

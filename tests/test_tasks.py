@@ -254,3 +254,18 @@ def test_spectrum_type_accepts_several_outputs_and_checks_them():
     assert s.n_outputs == 2 and s.mode_power.tolist() == [5.0, 0.25] and s.target_power == 5.25
     with pytest.raises(ValueError):
         Spectrum.from_modes([1.0, 0.5], [[1.0, 2.0]])
+
+
+def test_spectrum_figure_draws_each_outputs_power_on_request(digits10):
+    from wilsonian.plots.learning import spectrum_figure
+
+    pool, _, spectrum = digits10
+    names = pool.meta["class_names"]
+    summed = spectrum_figure(spectrum).axes[1]
+    each = spectrum_figure(spectrum, per_output=True, output_names=names).axes[1]
+    assert len(each.get_lines()) == len(summed.get_lines()) + 10
+    labels = [line.get_label() for line in each.get_lines()]
+    assert "output 7" in labels and any("summed over 10 outputs" in label for label in labels)
+    # each output's remaining power starts at its share of ⟨|y|²⟩ and they add up to the total
+    starts = [line.get_ydata()[0] for line in each.get_lines() if line.get_label().startswith("output")]
+    assert np.isclose(sum(starts), spectrum.mode_power.sum(), rtol=1e-12)

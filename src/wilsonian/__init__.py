@@ -12,9 +12,10 @@ The front door, for notebooks (``import wilsonian as wl``):
 - the kernel on the pool: :func:`kernel_operator`, :class:`DenseOperator`, :class:`TiledOperator`
 - its spectrum: :func:`spectrum_from_operator` with :class:`DenseSolver` or
   :class:`KrylovSolver`; :class:`Spectrum`, :func:`spectrum_from_kernel`, :func:`power_law_spectrum`
-- exact GP learning curves: :func:`learning_curve`
+- exact GP learning curves: :func:`learning_curve` (one ridge), :func:`learning_curves`
+  (many ridges on the same draws), :func:`log_marginal_likelihood` (the evidence)
 - every theory: :class:`Theory`
-- whole runs: :class:`RunConfig`, :func:`run`
+- whole runs: :class:`RunConfig`, :func:`run`; grids of runs: :func:`sweep`
 - figures: :mod:`wilsonian.plots`
 
 Names are imported on first use, so ``import wilsonian`` is quick.
@@ -45,9 +46,12 @@ _EXPORTS = {
     "power_law_spectrum": "wilsonian.spectrum",
     "learning_curve": "wilsonian.gp",
     "LearningCurve": "wilsonian.gp",
+    "learning_curves": "wilsonian.gp",
+    "log_marginal_likelihood": "wilsonian.gp",
     "Theory": "wilsonian.theory",
     "RunConfig": "wilsonian.app.config",
     "run": "wilsonian.app.run",
+    "sweep": "wilsonian.app.sweep",
     "plots": "wilsonian.plots",
 }
 

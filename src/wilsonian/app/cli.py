@@ -154,6 +154,9 @@ def build_parser() -> argparse.ArgumentParser:
                                      "reproduces it); options on the command line override it")
     run.add_argument("--nongaussian", action="store_true",
                      help="also compute the input-dependent ridge and the reweighted (non-Gaussian) RG per point")
+    run.add_argument("--power-per-output", action="store_true",
+                     help="with several outputs (one-hot classes), also draw each output's target power in the "
+                          "spectrum figure")
     big = run.add_argument_group("large pools")
     big.add_argument("--solver", default="dense",
                      help="dense (every mode; stores K), topk (the top --k modes without storing K) or dask "

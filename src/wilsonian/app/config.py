@@ -68,6 +68,7 @@ class RunConfig:
     no_cache: bool = False
     quiet: bool = False
     nongaussian: bool = False
+    power_per_output: bool = False
     solver: str = "dense"
     k: int | None = None
     tol: float | None = None

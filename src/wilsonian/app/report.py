@@ -167,12 +167,15 @@ def run_report(result, figures_dir: Path) -> str:
     if "nongaussian" in res:
         ng = res["nongaussian"]
         mse = ng["per_point_mse"]
-        rows = [[int(e), int(c), _number(r), _number(g), _number(k), _number(n), _number(f)]
-                for e, c, r, g, k, n, f in zip(ng["eta"], ng["cutoff"], ng["renormalized_ridge"], mse["gaussian_rg"],
-                                               mse["gaussian_rg_kept_modes"], mse["nongaussian_rg"],
-                                               mse["draw_noise_floor"])]
+        conditional = ng.get("conditional_rg", {}).get("per_point_mse", {}).get("conditional_rg")
+        rows = [[int(e), int(c), _number(r), _number(g), _number(k), _number(n)]
+                + ([] if conditional is None else [_number(conditional[i])]) + [_number(f)]
+                for i, (e, c, r, g, k, n, f) in enumerate(zip(
+                    ng["eta"], ng["cutoff"], ng["renormalized_ridge"], mse["gaussian_rg"],
+                    mse["gaussian_rg_kept_modes"], mse["nongaussian_rg"], mse["draw_noise_floor"]))]
         sections.append(("non-Gaussian RG", _table(
-            ["η", "κ*", "σ_eff²", "Gaussian RG", "Gaussian, kept", "reweighted", "draw-noise floor"], rows)
+            ["η", "κ*", "σ_eff²", "Gaussian RG", "Gaussian, kept", "reweighted"]
+            + ([] if conditional is None else ["conditional (A, B)"]) + ["draw-noise floor"], rows)
             + _figures(figures_dir, [("nongaussian", "input-dependent ridge and per-point errors")])))
     if "truncation" in res:
         bound = res["truncation"]

@@ -23,12 +23,15 @@ from wilsonian.data.cifar import (
 )
 from wilsonian.data.fetch import FETCHABLE, REMOTE_DATASETS, fetch_dataset, sha256_file
 from wilsonian.data.idx import load_idx_split, parse_idx, read_idx
-from wilsonian.data.pool import PREPROCESSINGS, Pool, build_pool, preprocess, resolve_classes
+from wilsonian.data.pool import PREPROCESSINGS, Pool, build_pool, preprocess
+from wilsonian.data.tasks import ALL_CLASSES, TARGETS, resolve_classes
 from wilsonian.data.raw import SPLITS, RawData
 from wilsonian.data.sources import load_digits_split, load_npz
 from wilsonian.data.synthetic import TEACHERS, gaussian_inputs, teacher_targets
 
 __all__ = [
+    "ALL_CLASSES",
+    "TARGETS",
     "CIFAR10_NAMES",
     "CLASS_NAMES",
     "DATASETS",

@@ -245,15 +245,20 @@ def learning_curves(
                 fitted = np.einsum("ik,krc->irc", K_train[:m, :m], alpha[:, direct])
                 residual[:, direct] = fitted - columns[:m, None, :]
             train[t, :, j] = np.einsum("irc,irc->r", residual, residual) / m
-        flat = alphas.reshape(eta_max, n_r * n_e * n_out)
+        # each η's predictor uses only its own m training points: one product per η over the
+        # first m columns costs Σ_j m_j, not n_eta·η_max, columns of kernel rows
+        weights = [np.ascontiguousarray(alphas[:int(m), :, j]).reshape(int(m), n_r * n_out) for j, m in enumerate(eta)]
         squared = np.zeros((n_r, n_e))
         for r0 in range(0, n, tile_rows):
             r1 = min(r0 + tile_rows, n)
-            predicted = (operator.block(slice(r0, r1), order) @ flat).reshape(r1 - r0, n_r, n_e, n_out)
-            if keep_predictions:
-                predictions[:, :, r0:r1] = np.moveaxis(predicted, 0, 2).reshape(n_r, n_e, r1 - r0, *out_shape)
-            predicted -= y[r0:r1].reshape(r1 - r0, 1, 1, n_out)
-            squared += np.einsum("irec,irec->re", predicted, predicted)
+            rows = operator.block(slice(r0, r1), order)
+            targets_here = y[r0:r1].reshape(r1 - r0, 1, n_out)
+            for j, m in enumerate(eta):
+                predicted = (rows[:, :int(m)] @ weights[j]).reshape(r1 - r0, n_r, n_out)
+                if keep_predictions:
+                    predictions[:, j, r0:r1] = np.moveaxis(predicted, 0, 1).reshape(n_r, r1 - r0, *out_shape)
+                predicted -= targets_here
+                squared[:, j] += np.einsum("irc,irc->r", predicted, predicted)
         errors[t] = squared / n
         if keep_predictions:
             delta = predictions - running_mean

@@ -15,6 +15,7 @@ import scipy.linalg
 
 from wilsonian._validation import check_ridge
 from wilsonian.errors import WilsonianError
+from wilsonian.spectrum.dense import TridiagonalForm
 
 
 @dataclass(frozen=True)
@@ -185,14 +186,18 @@ def eigen_weights(K_train: np.ndarray, targets: np.ndarray, eta: np.ndarray, rid
     best = np.empty(eta.size)
     for j, m in enumerate(eta):
         m = int(m)
-        w, U = np.linalg.eigh(K_train[:m, :m])
+        # K_η = Q T Qᵀ, T = Z W Zᵀ, so U = QZ; Q is applied to the R·C solutions instead of
+        # being multiplied into Z (the m³ back-transformation of eigh)
+        form = TridiagonalForm.of(K_train[:m, :m])
+        w, Z = form.eigenpairs()
         floor = m * np.finfo(float).eps * max(float(np.abs(w).max(initial=0.0)), 1e-300)
         w = np.where(w > floor, w, 0.0)
-        z = U.T @ columns[:m]  # (m, C)
+        z = Z.T @ form.apply_q(columns[:m], transpose=True)  # Uᵀy, (m, C)
         z2 = np.square(z).sum(axis=1)
         total = w[None, :] + ridges[:, None]  # (R, m)
         inverse = np.divide(1.0, total, out=np.zeros_like(total), where=total > 0)
-        alphas[:m, :, j] = np.einsum("ik,rk,kc->irc", U, inverse, z)
+        scaled = inverse.T[:, :, None] * z[:, None, :]  # (m, R, C)
+        alphas[:m, :, j] = form.apply_q(Z @ scaled.reshape(m, -1)).reshape(m, ridges.size, n_out)
         with np.errstate(divide="ignore"):
             log_det = np.where(np.all(total > 0, axis=1), np.sum(np.log(np.where(total > 0, total, 1.0)), axis=1),
                                np.inf)

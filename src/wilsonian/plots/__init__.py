@@ -5,6 +5,7 @@ as it is); :func:`save_figure` writes PNG and PDF atomically.
 
 - :mod:`~wilsonian.plots.learning`: the figures of a run (learning curves, spectrum, RG
   flow, learnability) and :func:`run_figures`.
+- :mod:`~wilsonian.plots.flow`: the soft flow from the sharp cutoff to κ.
 - :mod:`~wilsonian.plots.nongaussian`: the input-dependent ridge and per-point errors.
 - :mod:`~wilsonian.plots.paper`: Figs. 1 and 4 of the paper.
 - :mod:`~wilsonian.plots.sweep`: the summary figures of a sweep.
@@ -21,6 +22,7 @@ from wilsonian.plots.learning import (
     run_figures,
     spectrum_figure,
 )
+from wilsonian.plots.flow import soft_flow_figure
 from wilsonian.plots.modes import gauss_vs_cauchy_figure, joint_pairs_figure, marginals_figure
 from wilsonian.plots.nongaussian import nongaussian_figure
 from wilsonian.plots.paper import fig1_figure, fig4_figure
@@ -42,6 +44,7 @@ __all__ = [
     "rg_flow_figure",
     "run_figures",
     "save_figure",
+    "soft_flow_figure",
     "spectrum_figure",
     "sweep_flow_figure",
     "sweep_ratio_figure",

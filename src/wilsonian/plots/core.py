@@ -54,6 +54,8 @@ def save_figure(fig: Figure, stem: str | Path, *, formats=FORMATS, dpi: int = 13
     """
     stem = Path(stem)
     stem.parent.mkdir(parents=True, exist_ok=True)
+    for ax in fig.axes:
+        _linear_if_nothing_positive(ax)
     written = []
     for fmt in formats:
         target = stem.parent / f"{stem.name}.{fmt}"
@@ -64,10 +66,45 @@ def save_figure(fig: Figure, stem: str | Path, *, formats=FORMATS, dpi: int = 13
     return tuple(written)
 
 
+def _linear_if_nothing_positive(ax) -> None:
+    """A log axis with no positive finite value to draw cannot be scaled (Matplotlib raises);
+    it happens for honest numbers, e.g. a train error that underflows to 0 at σ² = 1e-200.
+    Such an axis becomes linear and says so, so the figure (and the run) still completes."""
+    if not ax.get_visible():
+        return
+    empty = False
+    for axis, minpos in (("x", ax.dataLim.minposx), ("y", ax.dataLim.minposy)):
+        if getattr(ax, f"get_{axis}scale")() == "log" and not np.isfinite(minpos):
+            getattr(ax, f"set_{axis}scale")("linear")
+            empty = True
+    if empty:
+        ax.text(0.5, 0.5, "nothing positive to draw\n(all values are 0, negative or not finite)",
+                transform=ax.transAxes, ha="center", va="center", fontsize=8, color="0.4")
+
+
 def positive(values) -> np.ndarray:
     """``values`` with non-positive or non-finite entries as NaN (a gap on a log axis)."""
     values = np.asarray(values, dtype=float)
     return np.where((values > 0) & np.isfinite(values), values, np.nan)
+
+
+DEGENERATE_LABEL = "no mode below T: RG degenerate (σ_eff² = σ², E_RG = EK), not drawn"
+
+
+def degenerate_rg(table: dict) -> np.ndarray:
+    """Where no mode falls below T (``rg_all_learnable``): the RG has nothing to integrate out,
+    σ_eff² = σ² and E_RG collapses onto EK. A degenerate cutoff, not a prediction: figures
+    mark these η and do not draw the RG there."""
+    eta = np.asarray(table["eta"])
+    return np.asarray(table.get("rg_all_learnable", np.zeros(eta.size)), dtype=bool)
+
+
+def mark_degenerate(ax, eta, degenerate, bottom: float, *, color: str, label: str | None = DEGENERATE_LABEL) -> None:
+    """An × at height ``bottom`` for each degenerate η (nothing when there is none)."""
+    eta = np.asarray(eta, dtype=float)
+    if degenerate.any():
+        ax.plot(eta[degenerate], np.full(int(degenerate.sum()), bottom), "x", color=color, ms=8, clip_on=False,
+                label=label)
 
 
 def tidy_log_axis(ax) -> None:

@@ -1,4 +1,4 @@
-"""The figures of ``wilsonian run``: learning curves, spectrum, RG flow and learnability.
+"""The figures of ``wilsonian run``: learning curves, spectrum, RG flow, learnability, soft flow.
 
 Each takes result objects (a learning-curve table as in ``results.json["learning_curve"]``,
 a :class:`~wilsonian.spectrum.Spectrum`, a :class:`~wilsonian.theory.Theory`) and returns a
@@ -12,7 +12,15 @@ from typing import Iterable
 
 import numpy as np
 
-from wilsonian.plots.core import THEORY_STYLE, figure, positive, save_figure, tidy_log_axis
+from wilsonian.plots.core import (
+    THEORY_STYLE,
+    degenerate_rg,
+    figure,
+    mark_degenerate,
+    positive,
+    save_figure,
+    tidy_log_axis,
+)
 
 
 def plot_learning_curves(ax, lc: dict, *, theories: Iterable[str] = ("ek", "spectral_bias", "rg", "rg_fluct"),
@@ -26,18 +34,15 @@ def plot_learning_curves(ax, lc: dict, *, theories: Iterable[str] = ("ek", "spec
     eta = np.asarray(lc["eta"], dtype=float)
     ax.errorbar(eta, lc["empirical_mean"], yerr=np.asarray(lc["empirical_sem"], dtype=float), fmt="o", color="k", ms=5, capsize=3,
                 label="empirical (exact GP)", zorder=5)
-    # Where no mode falls below T the RG has nothing to integrate out: σ_eff² = σ² and E_RG
-    # collapses onto EK. That is a degenerate cutoff, not a prediction: mark it, do not draw it.
-    degenerate = np.asarray(lc.get("rg_all_learnable", np.zeros(eta.size)), dtype=bool)
+    degenerate = degenerate_rg(lc)
     for name in theories:
         values = positive(lc[name])
         if name in ("rg", "rg_fluct"):
             values = np.where(degenerate, np.nan, values)
         ax.plot(eta, values, **THEORY_STYLE[name])
-    if degenerate.any() and any(name in ("rg", "rg_fluct") for name in theories):
-        bottom = np.nanmin(positive(lc["empirical_mean"])) / 3
-        ax.plot(eta[degenerate], np.full(degenerate.sum(), bottom), "x", color=THEORY_STYLE["rg"]["color"], ms=8,
-                label="no mode below T: RG degenerate (E_RG = EK), not drawn")
+    if any(name in ("rg", "rg_fluct") for name in theories):
+        mark_degenerate(ax, eta, degenerate, np.nanmin(positive(lc["empirical_mean"])) / 3,
+                        color=THEORY_STYLE["rg"]["color"])
     ax.set_xscale("log")
     ax.set_yscale("log")
     ax.set_xlabel("η (training points)")
@@ -109,13 +114,16 @@ def ridge_sweep_figure(tables: list[dict], ridges, evidence: dict | None = None,
         axes[0].errorbar(eta, positive(lc["empirical_mean"]), yerr=np.asarray(lc["empirical_sem"], dtype=float),
                          fmt="o", color=color, ms=4, capsize=2, label=f"σ² = {ridge:.2g}")
         axes[0].plot(eta, positive(lc["spectral_bias"]), color=color, lw=1.5)
-        axes[0].plot(eta, positive(lc["rg"]), color=color, lw=1, ls="--")
+        degenerate = degenerate_rg(lc)
+        axes[0].plot(eta, np.where(degenerate, np.nan, positive(lc["rg"])), color=color, lw=1, ls="--")
+        mark_degenerate(axes[0], eta, degenerate, np.nanmin(positive(lc["empirical_mean"])) / 3, color=color,
+                        label=None)
         plot_train_errors(axes[1], lc, color=color, label_suffix=f", σ² = {ridge:.2g}")
     axes[0].set_xscale("log")
     axes[0].set_yscale("log")
     axes[0].set_xlabel("η (training points)")
     axes[0].set_ylabel(mse_label(n_outputs))
-    axes[0].set_title("points: empirical; lines: spectral bias; dashed: RG", fontsize=9)
+    axes[0].set_title("points: empirical; lines: spectral bias; dashed: RG (×: degenerate, not drawn)", fontsize=9)
     axes[0].legend(fontsize=7)
     tidy_log_axis(axes[0])
     axes[1].set_ylabel(mse_label(n_outputs, "train"))
@@ -143,9 +151,11 @@ def ridge_sweep_figure(tables: list[dict], ridges, evidence: dict | None = None,
     return fig
 
 
-def spectrum_figure(spectrum, *, fit: dict | None = None, label: str = ""):
+def spectrum_figure(spectrum, *, fit: dict | None = None, label: str = "", per_output: bool = False,
+                    output_names=None):
     """λ_k with its power-law ``fit`` (``results.json["scaling"]["eigenvalues"]``), and the
-    target power per mode with the remaining power."""
+    target power per mode with the remaining power, summed over outputs; with ``per_output``
+    (and several outputs) also each output's remaining power, named by ``output_names``."""
     k = np.arange(1, spectrum.n_modes + 1)
     fig = figure(11, 4.2)
     axes = fig.subplots(1, 2)
@@ -159,13 +169,26 @@ def spectrum_figure(spectrum, *, fit: dict | None = None, label: str = ""):
     axes[0].set_title("kernel spectrum on the data measure")
     axes[0].legend(fontsize=8)
     tidy_log_axis(axes[0])
+    outputs = spectrum.n_outputs
+    summed = "" if outputs == 1 else f", summed over {outputs} outputs"
     power = spectrum.mode_power
     tail = np.cumsum(power[::-1])[::-1]
-    axes[1].loglog(k, positive(power), ".", ms=2, color="tab:green", alpha=0.5, label="y_k² (target power per mode)")
-    axes[1].loglog(k, positive(tail), color="tab:purple", lw=1.5, label="Σ_{j≥k} y_j² (remaining power)")
+    axes[1].loglog(k, positive(power), ".", ms=2, color="tab:green", alpha=0.5, label=f"|y_k|² per mode{summed}")
+    axes[1].loglog(k, positive(tail), color="tab:purple", lw=1.5, label=f"Σ_{{j≥k}} |y_j|² (remaining){summed}")
+    if per_output and outputs > 1:
+        from matplotlib import colormaps
+
+        names = list(output_names) if output_names is not None and len(output_names) == outputs else range(outputs)
+        colors = colormaps["tab10" if outputs <= 10 else "viridis"](np.linspace(0, 1, outputs) if outputs > 10
+                                                                    else np.arange(outputs))
+        per_mode = np.square(spectrum.target_coefficients)
+        for c, name in enumerate(names):
+            remaining = np.cumsum(per_mode[::-1, c])[::-1]
+            axes[1].loglog(k, positive(remaining), lw=0.9, color=colors[c], alpha=0.8, label=f"output {name}")
     axes[1].set_xlabel("mode k")
+    axes[1].set_ylabel("target power")
     axes[1].set_title("target decomposition")
-    axes[1].legend(fontsize=8)
+    axes[1].legend(fontsize=7 if per_output and outputs > 1 else 8, ncol=2 if per_output and outputs > 4 else 1)
     tidy_log_axis(axes[1])
     fig.suptitle(label, fontsize=9)
     return fig
@@ -197,7 +220,10 @@ def rg_flow_figure(theory, lc: dict, *, label: str = ""):
     axes[0].set_title(f"RG flow of the ridge (T = {theory.threshold:g})")
     axes[0].legend(fontsize=8)
     tidy_log_axis(axes[0])
-    axes[1].loglog(eta, lc["rg_ridge"], "o-", color="tab:red", label="σ_eff²(η) (RG)")
+    degenerate = degenerate_rg(lc)
+    axes[1].loglog(eta, np.where(degenerate, np.nan, positive(lc["rg_ridge"])), "o-", color="tab:red",
+                   label="σ_eff²(η) (RG)")
+    mark_degenerate(axes[1], eta, degenerate, ridge, color="tab:red")
     axes[1].loglog(eta, positive(lc["spectral_bias_kappa"]), "s--", color="tab:blue", label="κ(η) (spectral bias)")
     axes[1].axhline(ridge, color="tab:gray", ls=":", lw=1, label="σ²")
     axes[1].set_xlabel("η")
@@ -243,6 +269,7 @@ def run_label(result) -> str:
 
 def run_figures(result, directory: str | Path) -> list[Path]:
     """All figures of ``wilsonian run`` (a :class:`wilsonian.app.run.RunResult`) into ``directory``."""
+    from wilsonian.plots.flow import soft_flow_figure
     from wilsonian.plots.nongaussian import nongaussian_figure
 
     directory = Path(directory)
@@ -254,9 +281,11 @@ def run_figures(result, directory: str | Path) -> list[Path]:
     figures = {
         "learning_curves": learning_curves_figure(lc, label=label, n_outputs=outputs),
         "spectrum": spectrum_figure(result.spectrum, fit=result.results.get("scaling", {}).get("eigenvalues"),
-                                    label=label),
+                                    label=label, per_output=result.config.power_per_output,
+                                    output_names=result.results["pool"].get("class_names")),
         "rg_flow": rg_flow_figure(theory, lc, label=label),
         "learnability": learnability_figure(theory, lc),
+        "soft_flow": soft_flow_figure(theory.soft_flow(lc["eta"]), lc, label=label),
     }
     if len(tables) > 1:
         figures["ridge_sweep"] = ridge_sweep_figure(tables, result.config.ridge_values,

@@ -10,7 +10,8 @@ from wilsonian.plots.core import figure
 def nongaussian_figure(report):
     """From a :class:`wilsonian.theory.nongaussian.NonGaussianReport`: σ²(x) sorted over the
     pool for a few η (dotted: the Gaussian σ_eff²), and the per-point errors of each theory
-    against the exact average predictor, with the draw-noise floor."""
+    (the Gaussian RG, the per-point reweighted RG and, when computed, the conditional (A, B)
+    RG) against the exact average predictor, with the draw-noise floor."""
     from matplotlib import colormaps
 
     fig = figure(11, 4.2)
@@ -35,6 +36,10 @@ def nongaussian_figure(report):
     axes[1].loglog(eta, report.mse_gaussian, "o-", color="tab:red", label="Gaussian RG (all modes)")
     axes[1].loglog(eta, report.mse_gaussian_kept, "s--", color="tab:orange", label="Gaussian RG (kept modes)")
     axes[1].loglog(eta, report.mse_nongaussian, "^-", color="tab:purple", label="non-Gaussian RG (reweighted)")
+    if getattr(report, "mse_conditional", None) is not None:
+        axes[1].loglog(eta, report.mse_conditional, "v-", color="tab:green", label="conditional (A, B) RG")
+        axes[1].loglog(eta, report.mse_conditional_ridge_only, "x:", color="tab:olive",
+                       label="conditional, ridge σ²_AB only (full target)")
     axes[1].loglog(eta, report.noise_floor, ":", color="k", label="draw-noise floor")
     axes[1].set_xlabel("η")
     axes[1].set_ylabel("⟨(f̄_theory − f̄_empirical)²⟩ over the pool")

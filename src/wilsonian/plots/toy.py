@@ -6,7 +6,7 @@ import numpy as np
 
 from wilsonian.errors import WilsonianError
 from wilsonian.plots.core import figure
-from wilsonian.toy import reweighted_slope
+from wilsonian.toy import conditional_slope, reweighted_slope
 
 #: Colours of the λ_> series in :func:`plot_toy`; green is the standard theory's.
 _SERIES_COLORS = ("tab:blue", "tab:red", "tab:purple", "tab:orange", "tab:brown", "tab:cyan")
@@ -17,7 +17,8 @@ def toy_figure(results: dict):
 
     Left: average predictor f̄(x) ± SE (Monte Carlo) for each λ_>, with the reweighting
     theory s·x (dashed) and the standard theory f̄ = 0 (green). Right: the slope c̄_1 ± SE
-    against λ_> with the reweighting theory s(λ_>) as a curve, plus the control-variate
+    against λ_> with the reweighting theory s(λ_>) as a curve, the conditional (A, B) RG with
+    B truncated at degree 2 (≈ 0: the effect is B's He_4 part), plus the control-variate
     estimate of the same slope; the effect is small, and this panel shows it at the scale
     of its error bars.
 
@@ -77,6 +78,11 @@ def toy_figure(results: dict):
     theory = [reweighted_slope(lambda_high=v, **theory_params) for v in dense]
     right.axhline(0.0, color="tab:green", lw=2, label="standard theory")
     right.plot(dense, theory, "--", color="k", label="reweighting theory $s(\\lambda_>)$")
+    if theory_params["ridge"] > dense[-1]:  # the quadratic B model needs σ² > λ_>
+        leading = [conditional_slope(lambda_high=v, ridge_degree=2, target_degree=max(3, params["degree"]),
+                                     **theory_params) for v in dense]
+        right.plot(dense, leading, ":", color="tab:purple", lw=2,
+                   label="conditional (A, B) RG, B quadratic (seed's leading order)")
     right.errorbar(
         lams, [float(e["mc_slope"]) for e in entries],
         yerr=[float(e["mc_slope_se"]) for e in entries], fmt="o", color="tab:red", capsize=3,

@@ -46,13 +46,14 @@ from typing import NamedTuple
 
 import numpy as np
 import scipy
+import scipy.linalg
 import scipy.linalg.blas as blas
 import scipy.linalg.cython_lapack as cython_lapack
 import scipy.linalg.lapack as lapack
 
 from wilsonian.errors import WilsonianError
 
-__all__ = ["Eigensystem", "symmetric_eigensystem"]
+__all__ = ["Eigensystem", "TridiagonalForm", "symmetric_eigensystem"]
 
 _METHODS = ("auto", "eigh", "tridiagonal")
 # Rows compared with the matching columns in the symmetry check.
@@ -279,6 +280,43 @@ def _eigensystem_by_tridiagonal(
     return Eigensystem(w, p, vectors)
 
 
+class TridiagonalForm(NamedTuple):
+    """K = Q T Qᵀ: T tridiagonal (``diagonal``, ``off_diagonal``), Q kept as dsytrd's reflectors.
+
+    For solves with many shifts, (K + σ²I)⁻¹ = Q Z (W + σ²)⁻¹ Zᵀ Qᵀ with T = Z W Zᵀ: the
+    eigenvectors of T come in O(N²) (MRRR), and Q is applied to the right-hand sides only
+    (dormtr, O(N²) per column), never formed: eigh's back-transformation QZ, an N×N×N product,
+    is what this skips.
+    """
+
+    reflectors: np.ndarray
+    tau: np.ndarray
+    diagonal: np.ndarray
+    off_diagonal: np.ndarray
+
+    @classmethod
+    def of(cls, K: np.ndarray) -> "TridiagonalForm":
+        """The tridiagonal form of the symmetric K (its lower triangle is read; K is not changed)."""
+        A = np.array(K, dtype=np.float64, order="F")
+        if A.shape[0] < 2:  # nothing to reduce (dsytrd wants N ≥ 1 reflectors' worth)
+            return cls(A, np.zeros(0), np.diagonal(A).copy(), np.zeros(0))
+        reflectors, d, e, tau = _tridiagonalize_one_stage(A)
+        return cls(reflectors, tau, d, e)
+
+    def apply_q(self, C: np.ndarray, *, transpose: bool = False) -> np.ndarray:
+        """Q C (or QᵀC with ``transpose``), a new Fortran-ordered (N, m) array."""
+        out = np.array(C, dtype=np.float64, order="F").reshape(self.diagonal.size, -1, order="F")
+        if self.tau.size and out.shape[1]:
+            _apply_tridiagonal_q(self.reflectors, self.tau, out, transpose=transpose)
+        return out
+
+    def eigenpairs(self) -> tuple[np.ndarray, np.ndarray]:
+        """Eigenvalues of T (ascending, = those of K) and its orthonormal eigenvectors Z (MRRR)."""
+        if self.diagonal.size < 2:
+            return self.diagonal.copy(), np.ones((self.diagonal.size, self.diagonal.size))
+        return scipy.linalg.eigh_tridiagonal(self.diagonal, self.off_diagonal, lapack_driver="stemr")
+
+
 def _fortran_workspace(K: np.ndarray, overwrite: bool) -> np.ndarray:
     """A Fortran-ordered N×N array holding K (K itself when it may be overwritten).
 
@@ -436,14 +474,16 @@ def _top_tridiagonal_eigenvectors(d: np.ndarray, e: np.ndarray, k: int) -> np.nd
     return np.asfortranarray(Z[:, ::-1])
 
 
-def _apply_tridiagonal_q(reflectors: np.ndarray, tau: np.ndarray, C: np.ndarray) -> None:
-    """C ← Q C in place (dormtr, side L, lower) with Q from dsytrd's reflectors; C Fortran-ordered."""
+def _apply_tridiagonal_q(reflectors: np.ndarray, tau: np.ndarray, C: np.ndarray, transpose: bool = False) -> None:
+    """C ← Q C (or QᵀC) in place (dormtr, side L, lower) with Q from dsytrd's reflectors;
+    C Fortran-ordered."""
     n, m = C.shape
     routine = _cython_lapack_routine("dormtr", 13)
     info = ctypes.c_int(0)
+    trans = b"T" if transpose else b"N"
 
     def call(work: np.ndarray, lwork: int) -> None:
-        routine(b"L", b"L", b"N", ctypes.byref(ctypes.c_int(n)), ctypes.byref(ctypes.c_int(m)),
+        routine(b"L", b"L", trans, ctypes.byref(ctypes.c_int(n)), ctypes.byref(ctypes.c_int(m)),
                 _pointer(reflectors), ctypes.byref(ctypes.c_int(reflectors.shape[0])), _pointer(tau),
                 _pointer(C), ctypes.byref(ctypes.c_int(n)), _pointer(work), ctypes.byref(ctypes.c_int(lwork)),
                 ctypes.byref(info))

@@ -9,6 +9,8 @@ functions below are shortcuts with the same validation, one call each:
   :func:`eigenlearning`, the same in Simon et al.'s convention).
 - :func:`rg_prediction`: the Wilsonian RG flow of the ridge for Gaussian features
   (the paper's theory) and the "rg-fluct" extension.
+- :func:`soft_flow`: the soft flow from the RG's sharp cutoff to its fixed point, the
+  spectral-bias κ (:mod:`wilsonian.theory.flow`).
 - :mod:`wilsonian.theory.scaling`: power-law exponents.
 """
 
@@ -19,6 +21,7 @@ import numpy as np
 from wilsonian.spectrum import Spectrum, as_spectrum
 from wilsonian.theory.core import Predictions, Theory
 from wilsonian.theory.ek import EK
+from wilsonian.theory.flow import SoftFlow
 from wilsonian.theory.rg import RGPrediction
 from wilsonian.theory.scaling import (
     PowerLawFit,
@@ -90,6 +93,13 @@ def rg_prediction(spectrum, etas, ridge: float, threshold: float = 0.5, coeffici
     return Theory(spectrum, ridge, threshold, coefficients=coefficients).rg(etas)
 
 
+def soft_flow(spectrum, etas, ridge: float, threshold: float = 0.5, coefficients=None, *,
+              iterations: int = 20, start="sharp") -> SoftFlow:
+    """The soft flow σ²_{n+1} = σ² + Σ_k λ_k (1 − L_k(σ²_n)) from the sharp cutoff to κ."""
+    return Theory(spectrum, ridge, threshold, coefficients=_targetless(spectrum, coefficients)).soft_flow(
+        etas, iterations, start=start)
+
+
 def prepare_modes(spectrum, coefficients=None) -> Spectrum:
     """A :class:`Spectrum` for (eigenvalues, coefficients), or the spectrum itself.
 
@@ -105,6 +115,7 @@ __all__ = [
     "PowerLawFit",
     "Predictions",
     "RGPrediction",
+    "SoftFlow",
     "SpectralBias",
     "Theory",
     "TruncationBound",
@@ -119,6 +130,7 @@ __all__ = [
     "renormalized_ridge",
     "rg_prediction",
     "ridge_flow",
+    "soft_flow",
     "spectral_bias",
     "spectral_bias_mode_errors",
     "spectrum_exponent",

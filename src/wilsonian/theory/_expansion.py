@@ -133,6 +133,19 @@ def _evaluate(centres, moments, t, first_columns, second_columns, first, second)
 
 
 @numba.njit(cache=True, nogil=True)
+def _evaluate_active(centres, moments, lam_column, lam2_column, eta, values, active, count):
+    """Σλ/(λ + t) and Σλ²/(λ + t)² at t = values_i/η_i for the first ``count`` indices i in
+    ``active``, shapes (count, 1): one step of the solvers below, for the η still running."""
+    t = np.empty(count)
+    for j in range(count):
+        t[j] = values[active[j]] / eta[active[j]]
+    first = np.empty((count, 1))
+    second = np.empty((count, 1))
+    _evaluate(centres, moments, t, np.array([lam_column]), np.array([lam2_column]), first, second)
+    return first, second
+
+
+@numba.njit(cache=True, nogil=True)
 def _newton_from_above(centres, moments, lam_column, lam2_column, eta, kappa, floor, tolerance, max_steps):
     """Newton steps on F(κ) = κ − floor − κ Σλ/(ηλ+κ), F' = 1 − η Σλ²/(ηλ+κ)², in place.
 
@@ -142,17 +155,10 @@ def _newton_from_above(centres, moments, lam_column, lam2_column, eta, kappa, fl
     """
     active = np.arange(eta.size)
     count = eta.size
-    first_columns = np.array([lam_column])
-    second_columns = np.array([lam2_column])
     steps = 0
     while count > 0 and steps < max_steps:
         steps += 1
-        t = np.empty(count)
-        for j in range(count):
-            t[j] = kappa[active[j]] / eta[active[j]]
-        first = np.empty((count, 1))
-        second = np.empty((count, 1))
-        _evaluate(centres, moments, t, first_columns, second_columns, first, second)
+        first, second = _evaluate_active(centres, moments, lam_column, lam2_column, eta, kappa, active, count)
         keep = 0
         for j in range(count):
             i = active[j]
@@ -168,6 +174,53 @@ def _newton_from_above(centres, moments, lam_column, lam2_column, eta, kappa, fl
                 keep += 1
         count = keep
     return steps, count
+
+
+@numba.njit(cache=True, nogil=True)
+def _picard(centres, moments, lam_column, lam2_column, eta, ridge, floor, n_positive, tolerance, max_steps,
+            steps_out):
+    """Fixed-point steps s ← G(s) = floor + s Σλ/(ηλ+s), in place, until each η converges.
+
+    G is increasing and concave with G'(s) = γ(s) = η Σλ²/(ηλ+s)², so near its stable fixed
+    point κ the error contracts by γ(κ) per step and the distance left after a step Δ is
+    ≈ γ|Δ|/(1 − γ) (the geometric tail). An η stops when that tail is ≤ ``tolerance``·s, when
+    the step reaches round-off (|Δ| ≤ 4 ε s; κ is then known to ~ε/(1 − γ)), or, where κ = 0 is the only fixed point
+    (``floor`` = 0 and η ≥ ``n_positive`` = M), when s ≤ ``tolerance``·s_0. ``steps_out[i]``
+    receives the steps η_i took (−1: not converged after ``max_steps``). Returns the number
+    still unconverged.
+    """
+    n = eta.size
+    active = np.arange(n)
+    count = n
+    start = ridge.copy()
+    for i in range(n):
+        steps_out[i] = -1
+    eps = 2.220446049250313e-16
+    steps = 0
+    while count > 0 and steps < max_steps:
+        steps += 1
+        first, second = _evaluate_active(centres, moments, lam_column, lam2_column, eta, ridge, active, count)
+        keep = 0
+        for j in range(count):
+            i = active[j]
+            s = ridge[i]
+            new = floor + s * first[j, 0] / eta[i]
+            gamma = second[j, 0] / eta[i]
+            delta = abs(new - s)
+            ridge[i] = new
+            done = False
+            if gamma < 1.0:
+                tail = gamma * delta / (1.0 - gamma)
+                done = tail <= tolerance * new or delta <= 4.0 * eps * new
+            if floor == 0.0 and eta[i] >= n_positive and new <= tolerance * start[i]:
+                done = True
+            if done:
+                steps_out[i] = steps
+            else:
+                active[keep] = i
+                keep += 1
+        count = keep
+    return count
 
 
 class ResolventExpansion:
@@ -217,6 +270,16 @@ class ResolventExpansion:
         return _newton_from_above(self.centres, self.moments, lam_column, lam2_column,
                                   np.ascontiguousarray(eta, dtype=np.float64), kappa, float(floor),
                                   float(tolerance), int(max_steps))
+
+    def picard(self, lam_column: int, lam2_column: int, eta: np.ndarray, ridge: np.ndarray, floor: float,
+               tolerance: float, max_steps: int) -> tuple[np.ndarray, int]:
+        """Iterate s ← floor + s Σλ/(ηλ+s) in place to its fixed point (:func:`_picard`); the weight
+        columns must hold λ and λ². Returns (steps per η, −1 where unconverged; number unconverged)."""
+        steps = np.empty(eta.size, dtype=np.int64)
+        left = _picard(self.centres, self.moments, lam_column, lam2_column,
+                       np.ascontiguousarray(eta, dtype=np.float64), ridge, float(floor), float(self.starts[-1]),
+                       float(tolerance), int(max_steps), steps)
+        return steps, int(left)
 
     def _columns(self, columns) -> np.ndarray:
         # Newton steps ask for the same few column sets many times: convert each once.

@@ -2,7 +2,8 @@
 
 ``Theory(spectrum, ridge, threshold)`` validates the spectrum, σ² and T once and answers
 EK, spectral bias (and eigenlearning), the RG flow (running ridge, learnability, cutoff,
-σ_eff², E_RG and RG-fluct), the truncation bound and the non-Gaussian report. Every
+σ_eff², E_RG and RG-fluct), the soft flow from the cutoff to κ, the truncation bound and the
+non-Gaussian report. Every
 learning-curve answer is a small frozen dataclass with ``eta``, ``error`` and ``as_dict()``;
 the shared sums live on the spectrum, so asking several questions costs one set-up.
 
@@ -161,6 +162,17 @@ class Theory:
     def rg(self, etas) -> RGPrediction:
         """E_RG(η), the paper's RG theory, with its cutoff, σ_eff² and the RG-fluct extension."""
         return _rg.rg_prediction(self._spectrum, as_etas(etas), self._ridge, self._threshold, self._total_noise)
+
+    def soft_flow(self, etas, iterations: int = 20, *, start="sharp", tolerance: float = 1e-13,
+                  max_iterations: int = 100_000):
+        """The soft Wilsonian flow σ²_{n+1} = σ² + Σ_k λ_k (1 − L_k(σ²_n)), L_k(s) = ηλ_k/(ηλ_k + s),
+        from the sharp cutoff σ_eff² (``start="sharp"``) to its fixed point, the spectral-bias κ
+        (:mod:`wilsonian.theory.flow`): the ridge, γ and the error at each of ``iterations``
+        recorded steps, and the fixed point at ``tolerance``."""
+        from wilsonian.theory.flow import soft_flow
+
+        return soft_flow(self._spectrum, as_etas(etas), self._ridge, self._threshold, self._total_noise,
+                         iterations=iterations, start=start, tolerance=tolerance, max_iterations=max_iterations)
 
     def optimal_ridge(self, etas) -> np.ndarray:
         """The σ² that minimizes E_SB(η) at each η, for this spectrum and label noise."""

@@ -51,6 +51,8 @@ __all__ = [
     "MAX_DEGREE",
     "PAPER_PARAMS",
     "ToyParams",
+    "conditional_moments",
+    "conditional_slope",
     "features",
     "hermite_target",
     "reweighted_integrals",
@@ -285,13 +287,18 @@ def reweighted_integrals(
         values, _ = _gauss_average(integrands, count)
         return float(values[0]), 0.0 if odd_integrand else float(values[1])
     rtol = _as_float("rtol", rtol, positive=True)
-    count = max(_MIN_NODES, p.degree + 2)
+    current = _adaptive_average(integrands, max(_MIN_NODES, p.degree + 2), rtol, p)
+    return float(current[0]), 0.0 if odd_integrand else float(current[1])
+
+
+def _adaptive_average(integrands: Callable[[np.ndarray], np.ndarray], count: int, rtol: float, p: ToyParams):
+    """⟨integrands⟩ by Gauss–Hermite rules doubled from ``count`` nodes until two agree."""
     previous, _ = _gauss_average(integrands, count)
     while count < _MAX_NODES:
         count *= 2
         current, scale = _gauss_average(integrands, count)
         if np.all(np.abs(current - previous) <= rtol * scale):
-            return float(current[0]), 0.0 if odd_integrand else float(current[1])
+            return current
         previous = current
     raise WilsonianError(
         f"Gauss-Hermite quadrature of the reweighted ridge did not converge with {_MAX_NODES} "
@@ -331,6 +338,63 @@ def reweighted_slope(
         lambda_high=p.lambda_high, ridge=p.ridge, degree=p.degree, nodes=nodes
     )
     return p.n * p.lambda1 * b / (1.0 + p.n * p.lambda1 * a)
+
+
+def conditional_moments(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The toy's A(x) = E[φ_2 | φ_1 = x] and B(x) = (E[φ_2² | x] − 1)/2, in closed form.
+
+    φ_2 = He_2(x)/√2 is a function of the kept mode x, so A = He_2/√2 (degree 2: the third
+    cumulant κ_211 = ⟨φ_2 x²⟩ = √2 gives ½κ_211 He_2) and B = (He_2²/2 − 1)/2 = He_4/4 + He_2
+    (He_2² = He_4 + 4He_2 + 2). The Gram–Charlier terms ½κ_221 x + ¼U_2211 He_2 give He_2
+    (κ_221 = 0, U_2211 = ⟨φ_2² x²⟩ − 1 = 4); He_4/4 is beyond that order (a sixth cumulant).
+    """
+    x = np.asarray(x, dtype=np.float64)
+    he2, he4 = x * x - 1.0, x**4 - 6.0 * x * x + 3.0
+    return he2 / _SQRT2, he4 / 4.0 + he2
+
+
+def conditional_slope(
+    *,
+    lambda1: float = 1.0,
+    lambda_high: float = 0.1,
+    ridge: float = 400.0,
+    n: int = 100,
+    degree: int = 5,
+    ridge_degree: int = 2,
+    target_degree: int = 3,
+    rtol: float = 1e-12,
+) -> float:
+    """Slope of f̄(x) = s·x from the conditional (A, B) RG with truncated models.
+
+    Integrating out φ_2 with P[φ_2 | x] ≈ N(0,1)[1 + Aφ_2 + B(φ_2² − 1)] gives the ridge
+    σ²_AB(x) = σ² + λ_>(1 + 2B_p(x)) and the target y_AB = P_q[He_D] (the whole target is
+    integrated out for D ≠ 1: its conditional mean given x is He_D itself), where B_p and P_q
+    keep the Hermite components of degree ≤ p = ``ridge_degree`` and ≤ q = ``target_degree``
+    (the L²(N(0,1)) projections, what least squares on a large pool converges to). Then, as in
+    :func:`reweighted_slope`, s = ηλ_1⟨x y_AB/σ²_AB⟩/(1 + ηλ_1⟨x²/σ²_AB⟩).
+
+    With p ≥ 4 and q ≥ D the models are exact and s is :func:`reweighted_slope`. The seed's
+    leading order (B quadratic, A cubic: p = 2, q = 3) gives s = 0 for D = 5: the paper's
+    Fig. 3 effect lives in the He_4 component of B and needs the target's degree-5 part.
+    """
+    p = ToyParams(lambda1, lambda_high, ridge, n, degree)
+    p_b, q_a = _as_int("ridge_degree", ridge_degree, 0), _as_int("target_degree", target_degree, 0)
+    target = np.zeros(p.degree + 1)
+    target[p.degree] = 1.0 if (p.degree <= max(q_a, 1)) else 0.0
+    if not target.any():
+        return 0.0
+    # B's Hermite components: He_2 (coefficient 1) and He_4 (1/4)
+    c2, c4 = (1.0 if p_b >= 2 else 0.0), (0.25 if p_b >= 4 else 0.0)
+    if p_b in (2, 3) and p.ridge <= p.lambda_high:
+        raise WilsonianError("the quadratic B model makes σ²_AB = σ² − λ_> + 2λ_> x² negative: use σ² > λ_>")
+
+    def integrands(x: np.ndarray) -> np.ndarray:
+        he2, he4 = x * x - 1.0, x**4 - 6.0 * x * x + 3.0
+        local_ridge = p.ridge + p.lambda_high * (1.0 + 2.0 * (c2 * he2 + c4 * he4))
+        return np.stack([x * x, x * hermite_e.hermeval(x, target)]) / local_ridge
+
+    values = _adaptive_average(integrands, max(_MIN_NODES, p.degree + 2), _as_float("rtol", rtol, positive=True), p)
+    return p.n * p.lambda1 * float(values[1]) / (1.0 + p.n * p.lambda1 * float(values[0]))
 
 
 def target_overlaps(degree: int) -> np.ndarray:

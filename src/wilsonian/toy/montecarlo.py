@@ -51,6 +51,7 @@ import wilsonian.toy._kernels as _toy_kernels
 from wilsonian.toy.model import (
     ToyParams,
     _as_float,
+    conditional_slope,
     _as_int,
     features,
     reweighted_slope,
@@ -510,6 +511,21 @@ def _ratio(value: float, scale: float) -> float:
     return value / scale if scale > 0 else math.nan
 
 
+#: (B degree, A degree) of the conditional (A, B) RG reported by :func:`toy_results`.
+CONDITIONAL_MODELS = ((2, 3), (2, 5), (4, 5))
+
+
+def _conditional_slopes(common: dict) -> dict:
+    """The conditional (A, B) RG's slope per model "B{p}_A{q}" (NaN where σ²_AB < 0)."""
+    out = {}
+    for p_b, q_a in CONDITIONAL_MODELS:
+        try:
+            out[f"B{p_b}_A{q_a}"] = conditional_slope(ridge_degree=p_b, target_degree=q_a, **common)
+        except WilsonianError:
+            out[f"B{p_b}_A{q_a}"] = math.nan
+    return out
+
+
 def toy_results(
     *,
     lambda_highs: Sequence[float] = (0.0, 0.1),
@@ -581,6 +597,7 @@ def toy_results(
                 "predictor_mean": mean,
                 "predictor_se": se,
                 "theory_predictor": theory * x,
+                "conditional_slopes": _conditional_slopes(common),
             }
         )
     params = ToyParams(lambda1, values[0], ridge, n, degree).as_dict()

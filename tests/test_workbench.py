@@ -1,0 +1,178 @@
+"""The workbench: config files (round trip, overrides, bad files) and sweeps (sharing, resuming,
+the tidy table, bad grids), through the command line as a user calls it."""
+
+from __future__ import annotations
+
+import csv
+import json
+
+import numpy as np
+import pytest
+
+from wilsonian.app.cli import main
+
+SMALL = ["--n-pool", "300", "--etas", "10,40", "--trials", "2", "--quiet"]
+
+
+def run_cli(args, capsys):
+    code = main([str(a) for a in args])
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+def assert_one_line_error(code, err, *words):
+    assert code == 2
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: "), err
+    for word in words:
+        assert word in lines[0], (word, lines[0])
+
+
+# ----------------------------------------------------------------------------- config files
+
+
+def test_a_runs_config_json_reproduces_it_byte_for_byte(tmp_path, capsys):
+    first, second = tmp_path / "first", tmp_path / "second"
+    code, _, err = run_cli(["run", *SMALL, "--classes", "all", "--ridge", "1e-6,1e-2", "--label-noise", "0.05",
+                            "--no-cache", "--out", first], capsys)
+    assert code == 0, err
+    code, _, err = run_cli(["run", "--config", first / "config.json", "--no-cache", "--quiet", "--out", second],
+                           capsys)
+    assert code == 0, err
+    assert (second / "results.json").read_bytes() == (first / "results.json").read_bytes()
+    assert (second / "config.json").read_bytes() == (first / "config.json").read_bytes()
+    assert (second / "learning_curve.csv").read_bytes() == (first / "learning_curve.csv").read_bytes()
+
+
+def test_the_command_line_overrides_the_file_and_the_file_the_defaults(tmp_path, capsys):
+    config = tmp_path / "run.toml"
+    config.write_text('n-pool = 300\netas = [10, 40]\ntrials = 3\nridge = [1e-4]\nlabel_noise = 0.01\n')
+    out = tmp_path / "o"
+    code, _, err = run_cli(["run", "--config", config, "--trials", "2", "--quiet", "--no-cache", "--out", out],
+                           capsys)
+    assert code == 0, err
+    saved = json.loads((out / "config.json").read_text())
+    assert saved["trials"] == 2  # the command line
+    assert saved["ridge"] == 1e-4 and saved["label_noise"] == 0.01 and saved["n_pool"] == 300  # the file
+    assert saved["threshold"] == 0.5 and saved["depth"] == 2  # the defaults
+
+
+@pytest.mark.parametrize("text, suffix, words", [
+    ("n-pool = 300\nbogus-option = 1\n", ".toml", ["bogus-option"]),
+    ("n-pool = 'many'\n", ".toml", ["n-pool"]),
+    ("trials = 2.5\n", ".toml", ["trials"]),
+    ('{"ridge": "small"}', ".json", ["ridge"]),
+    ("n-pool = = 3\n", ".toml", ["run.toml"]),
+    ("[1, 2", ".json", ["run.json"]),
+])
+def test_bad_config_files_are_one_line_errors_and_write_nothing(tmp_path, capsys, text, suffix, words):
+    config = tmp_path / f"run{suffix}"
+    config.write_text(text)
+    out, cache = tmp_path / "o", tmp_path / "cache"
+    code, stdout, err = run_cli(["run", "--config", config, "--cache-dir", cache, "--out", out], capsys)
+    assert_one_line_error(code, err, *words)
+    assert not out.exists() and not cache.exists()
+
+
+def test_a_missing_config_file_is_named(tmp_path, capsys):
+    missing = tmp_path / "nowhere.toml"
+    for command in ("run", "sweep"):
+        code, _, err = run_cli([command, "--config", missing, "--out", tmp_path / "o"], capsys)
+        assert_one_line_error(code, err, "nowhere.toml")
+    assert not (tmp_path / "o").exists()
+
+
+# ----------------------------------------------------------------------------------- sweeps
+
+
+def read_csv(path):
+    with open(path, newline="") as fh:
+        return list(csv.DictReader(fh))
+
+
+def test_a_threshold_and_ridge_sweep_shares_one_spectrum_and_matches_single_runs(tmp_path, capsys):
+    out, cache = tmp_path / "sweep", tmp_path / "cache"
+    code, stdout, err = run_cli(["sweep", *SMALL, "--grid", "threshold=0.3,0.7", "--grid", "ridge=1e-6,1e-2",
+                                 "--cache-dir", cache, "--out", out], capsys)
+    assert code == 0, err
+    record = json.loads((out / "sweep.json").read_text())
+    assert len(record["groups"]) == 1  # T and the ridge need no new spectrum
+    assert len(record["rows"]) == 4
+    rows = read_csv(out / "sweep.csv")
+    assert list(rows[0])[:3] == ["threshold", "ridge", "eta"] and len(rows) == 4 * 2
+    # the same numbers as a run of its own at one grid point
+    single = tmp_path / "single"
+    code, _, err = run_cli(["run", *SMALL, "--threshold", "0.7", "--ridge", "1e-2", "--no-cache", "--out", single],
+                           capsys)
+    assert code == 0, err
+    alone = json.loads((single / "results.json").read_text())["learning_curve"]
+    point = [r for r in rows if float(r["threshold"]) == 0.7 and float(r["ridge"]) == 1e-2]
+    for column in ("empirical_mean", "spectral_bias", "rg", "rg_ridge", "train_empirical_mean"):
+        np.testing.assert_allclose([float(r[column]) for r in point], alone[column], rtol=1e-9)
+    for name in ("sweep_ratios", "sweep_flow"):
+        assert (out / "figures" / f"{name}.png").stat().st_size > 10_000
+
+
+def test_an_interrupted_sweep_resumes_from_its_cache(tmp_path, capsys, monkeypatch):
+    import wilsonian.app.run as run_module
+
+    calls = []
+    real_run = run_module.run
+
+    def counting_run(config):
+        calls.append(config.depth)
+        return real_run(config)
+
+    monkeypatch.setattr(run_module, "run", counting_run)
+    cache = tmp_path / "cache"
+    common = ["sweep", *SMALL, "--workers", "1", "--cache-dir", cache]
+    # the first sweep "stopped" after depth 1; the second finds it and computes only depth 2
+    code, _, err = run_cli([*common, "--grid", "depth=1", "--out", tmp_path / "a"], capsys)
+    assert code == 0, err
+    code, _, err = run_cli([*common, "--grid", "depth=1,2", "--out", tmp_path / "b"], capsys)
+    assert code == 0, err
+    assert calls == [1, 2]
+    code, _, err = run_cli([*common, "--grid", "depth=1,2", "--out", tmp_path / "c"], capsys)
+    assert code == 0 and calls == [1, 2]  # everything from the cache
+    assert (tmp_path / "b" / "sweep.csv").read_bytes() == (tmp_path / "c" / "sweep.csv").read_bytes()
+
+
+def test_groups_of_a_sweep_run_in_parallel_processes(tmp_path, capsys):
+    out = tmp_path / "s"
+    code, _, err = run_cli(["sweep", *SMALL, "--workers", "2", "--grid", "depth=1,2", "--grid", "threshold=0.4,0.6",
+                            "--no-cache", "--out", out], capsys)
+    assert code == 0, err
+    rows = read_csv(out / "sweep.csv")
+    assert [(r["depth"], r["threshold"]) for r in rows[::2]] == [("1", "0.4"), ("1", "0.6"), ("2", "0.4"),
+                                                                  ("2", "0.6")]
+    assert json.loads((out / "config.json").read_text())["grid"] == {"depth": [1, 2], "threshold": [0.4, 0.6]}
+
+
+@pytest.mark.parametrize("grid, words", [
+    (["--grid", "depth=1,x"], ["depth", "'x'"]),
+    (["--grid", "depth=1,1.5"], ["depth"]),
+    (["--grid", "threshold=0.5,1.5"], ["threshold"]),
+    (["--grid", "ridge=1e-4,-1"], ["ridge"]),
+    (["--grid", "activation=relu,nonsense"], ["nonsense"]),
+    (["--grid", "colour=red"], ["colour"]),
+    (["--grid", "depth=1,1"], ["depth", "repeat"]),
+    (["--grid", "depth"], ["--grid"]),
+    ([], ["grid"]),
+])
+def test_bad_grids_are_one_line_errors_before_any_work(tmp_path, capsys, grid, words):
+    out, cache = tmp_path / "o", tmp_path / "cache"
+    code, _, err = run_cli(["sweep", *SMALL, *grid, "--cache-dir", cache, "--out", out], capsys)
+    assert_one_line_error(code, err, *words)
+    assert not out.exists() and not cache.exists()
+
+
+def test_a_sweep_config_file_with_a_grid_table(tmp_path, capsys):
+    config = tmp_path / "sweep.toml"
+    config.write_text('n-pool = 300\netas = [10, 40]\ntrials = 2\n\n[grid]\nthreshold = [0.25, 0.75]\n')
+    out = tmp_path / "o"
+    code, _, err = run_cli(["sweep", "--config", config, "--quiet", "--no-cache", "--out", out], capsys)
+    assert code == 0, err
+    assert {r["threshold"] for r in read_csv(out / "sweep.csv")} == {"0.25", "0.75"}
+    config.write_text('n-pool = 300\n\n[grid]\nthreshold = ["low"]\n')
+    code, _, err = run_cli(["sweep", "--config", config, "--quiet", "--no-cache", "--out", tmp_path / "p"], capsys)
+    assert_one_line_error(code, err, "threshold", "low")
