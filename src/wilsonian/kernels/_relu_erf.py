@@ -1,9 +1,11 @@
-"""The NumPy path of the fully connected ReLU and erf kernels: ufuncs on slices of a tile.
+"""The fused layers of the fully connected ReLU and erf kernels, on slices of a tile.
 
 Kept apart from :mod:`wilsonian.kernels.fully_connected` (which drives it) because its numbers
 are the reference every other path is checked against: every layer is "elementwise function
 of the correlation ρ, then scale by per-row and per-column vectors" (:class:`_Coefficients`),
-applied to cache-sized slices of a tile with preallocated buffers, no N² temporaries.
+applied in place to cache-sized slices of a tile, no N² temporaries. Each layer is one NumPy
+SIMD arccos (ReLU) or arcsin (erf) and one compiled pass that does all the arithmetic around
+it, in the order the former whole-slice NumPy expressions did it (same numbers, bit for bit).
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+import numba
 import numpy as np
 
 
@@ -140,108 +143,185 @@ def _layer_coefficients(X: np.ndarray, activation: str, depth: int, weight_var: 
 
 
 # ------------------------------------------------------------------- elementwise layers
+#
+# Compiled loops (numba, no fastmath: the same operations in the same order as the NumPy
+# expressions they replace, so the same numbers) around NumPy's SIMD arccos and arcsin,
+# which are several times faster than the scalar libm calls a compiled loop would make.
+# Per layer and slice: one NumPy call for the transcendental, one compiled pass for the
+# rest of the layer and the start of the next. A slice T is a C-contiguous block of whole
+# rows of the output, of which columns c0: are the slice (so the inner loops run over
+# contiguous memory and vectorize); w and theta are (rows, columns) work buffers.
+
+_JIT = dict(cache=True, nogil=True, error_model="numpy")
+_PI = math.pi
+_NONE = np.empty(0)     # "no vector" (σ_b = 0, or an NNGP's Θ buffer)
+
+
+@numba.njit(inline="always")
+def _clip(v):
+    """np.clip(v, −1, 1) (NaN stays NaN)."""
+    return -1.0 if v < -1.0 else (1.0 if v > 1.0 else v)
+
+
+@numba.njit(**_JIT)
+def _relu_start(T, r0, c0, w, theta, t_r, t_c, ntk, clip):
+    """ρ⁰ = T + t_i t_j in place (Θ̃⁰ = ρ⁰ into theta), clipped to [−1, 1] when ``clip``."""
+    shift = t_r.size > 0
+    m, n = w.shape
+    for i in range(m):
+        row = T[r0 + i, c0:c0 + n]     # (slices keep the inner loops vectorizable)
+        tr = theta[i] if ntk else row
+        ti = t_r[r0 + i] if shift else 0.0
+        for j in range(n):
+            r = row[j]
+            if shift:
+                r = r + ti * t_c[j]
+            if ntk:
+                tr[j] = r
+            row[j] = _clip(r) if clip else r
+
+
+@numba.njit(**_JIT)
+def _relu_layer(T, r0, c0, w, theta, a_r, a_c, b_r, b_c, ntk, last):
+    """One ReLU layer, w = θ = arccos ρ:  J = ρ (π − θ) + sin θ,  ρ ← α_i α_j J + β_i β_j
+    (clipped unless ``last``), Θ̃ ← α_i α_j (Θ̃ (π − θ) + J) + β_i β_j; at the ``last``
+    layer T gets K^L (Θ^L when ``ntk``)."""
+    shift = b_r.size > 0
+    m, n = w.shape
+    for i in range(m):
+        row = T[r0 + i, c0:c0 + n]
+        wr = w[i]
+        tr = theta[i] if ntk else wr
+        ai = a_r[r0 + i]
+        bi = b_r[r0 + i] if shift else 0.0
+        for j in range(n):
+            r = row[j]
+            s = math.sqrt((1.0 - r) * (1.0 + r))     # sin θ, accurate near ρ = ±1
+            p = _PI - wr[j]                           # π − θ
+            J = r * p + s
+            if ntk:
+                t = (tr[j] * p + J) * (ai * a_c[j])
+                if shift:
+                    t = t + bi * b_c[j]
+                if last:
+                    row[j] = t
+                else:
+                    tr[j] = t
+            if not (ntk and last):
+                v = J * (ai * a_c[j])
+                if shift:
+                    v = v + bi * b_c[j]
+                row[j] = v if last else _clip(v)
+
+
+@numba.njit(**_JIT)
+def _erf_start(T, r0, c0, w, theta, t_r, t_c, g_r, g_c, e_r, e_c, ntk):
+    """ρ⁰ = T + t_i t_j, Θ̃⁰ = ρ⁰, then the first layer's argument u = γ_i γ_j clip(ρ⁰)
+    into w and Θ̃ ← ε_i ε_j Θ̃/√(1 − u²)."""
+    shift = t_r.size > 0
+    m, n = w.shape
+    for i in range(m):
+        row = T[r0 + i, c0:c0 + n]
+        wr = w[i]
+        tr = theta[i] if ntk else wr
+        ti = t_r[r0 + i] if shift else 0.0
+        gi = g_r[r0 + i]
+        ei = e_r[r0 + i] if ntk else 0.0
+        for j in range(n):
+            r = row[j]
+            if shift:
+                r = r + ti * t_c[j]
+            u = _clip(r) * (gi * g_c[j])
+            wr[j] = u
+            if ntk:
+                tr[j] = (r / math.sqrt((1.0 - u) * (1.0 + u))) * (ei * e_c[j])
+
+
+@numba.njit(**_JIT)
+def _erf_layer(T, r0, c0, w, theta, a_r, a_c, b_r, b_c, g_r, g_c, e_r, e_c, ntk, last):
+    """The rest of an erf layer, T = arcsin u:  ρ ← α_i α_j T + β_i β_j,  Θ̃ ← Θ̃ + ρ; then
+    the next layer's argument (γ, ε of the next layer, as in :func:`_erf_start`) or, at the
+    ``last`` layer, K^L or Θ^L in T."""
+    shift = b_r.size > 0
+    m, n = w.shape
+    for i in range(m):
+        row = T[r0 + i, c0:c0 + n]
+        wr = w[i]
+        tr = theta[i] if ntk else wr
+        ai = a_r[r0 + i]
+        bi = b_r[r0 + i] if shift else 0.0
+        gi = 0.0 if last else g_r[r0 + i]
+        ei = e_r[r0 + i] if ntk and not last else 0.0
+        for j in range(n):
+            v = row[j] * (ai * a_c[j])
+            if shift:
+                v = v + bi * b_c[j]
+            if last:
+                row[j] = tr[j] + v if ntk else v
+            else:
+                u = _clip(v) * (gi * g_c[j])
+                wr[j] = u
+                if ntk:
+                    tr[j] = ((tr[j] + v) / math.sqrt((1.0 - u) * (1.0 + u))) * (ei * e_c[j])
+
+
+@numba.njit(**_JIT)
+def _set_diagonal(T, col, values):
+    """T[i, col + i] = values[i]."""
+    for i in range(T.shape[0]):
+        T[i, col + i] = values[i]
 
 
 class _SliceWorkspace:
-    """Preallocated work buffers for one slice, reused across slices (no N² temporaries)."""
+    """Work buffers for one slice (w, and Θ̃ for the NTK), reused across slices and tiles."""
 
     def __init__(self, entries: int, ntk: bool):
-        self.a = np.empty(entries)
-        self.b = np.empty(entries)
-        self.outer = np.empty(entries)
+        self.entries = entries
+        self.w = np.empty(entries)
         self.theta = np.empty(entries) if ntk else None
 
-    @staticmethod
-    def view(buf: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
-        return buf[: shape[0] * shape[1]].reshape(shape)
+    def views(self, shape: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
+        size = shape[0] * shape[1]
+        theta = self.theta[:size].reshape(shape) if self.theta is not None else _NONE.reshape(0, 0)
+        return self.w[:size].reshape(shape), theta
 
 
-def _scale_shift(m: np.ndarray, a_r: np.ndarray, a_c: np.ndarray, b_r: np.ndarray | None,
-                 b_c: np.ndarray | None, work: np.ndarray) -> None:
-    """m[i, j] ← a_r[i] a_c[j] m[i, j] + b_r[i] b_c[j], in place (no shift when b is None).
+def _vector(v: np.ndarray | None) -> np.ndarray:
+    return _NONE if v is None else v
 
-    The outer product goes through ``work``: one cheap pass instead of two broadcasts.
+
+def _transform_rows(T: np.ndarray, c0: int, n: int, R: _Coefficients, C: _Coefficients, activation: str,
+                    ntk: bool, on_diagonal: bool, slice_rows: int, ws: _SliceWorkspace) -> None:
+    """Turn T[:, c0:c0+n], a tile of the Gram matrix (s_i x_i)·(s_j x_j), into K^L (or Θ^L),
+    in place, ``slice_rows`` rows at a time.
+
+    ``T`` is C-contiguous (whole rows of the output; the tile is n of its columns); ``R``
+    and ``C`` are the coefficients of its rows and columns. ``on_diagonal``: row r's diagonal
+    entry is in the tile's column r, and gets the O(n) diagonal recursion (exactly
+    :func:`kernel_diagonal`).
     """
-    np.multiply.outer(a_r, a_c, out=work)
-    np.multiply(m, work, out=m)
-    if b_r is not None:
-        np.multiply.outer(b_r, b_c, out=work)
-        np.add(m, work, out=m)
-
-
-def _transform_slice(rho: np.ndarray, R: _Coefficients, C: _Coefficients, activation: str,
-                     ntk: bool, diag_col: int | None, ws: _SliceWorkspace) -> None:
-    """Turn a slice of the Gram matrix (s_i x_i)·(s_j x_j) into K^L (or Θ^L), in place.
-
-    ``R``/``C`` are the coefficients of the slice's rows and columns. In the symmetric case
-    ``diag_col`` is the column of row 0's diagonal entry (row r's is ``diag_col + r``);
-    there cos θ is set to exactly 1 (see the module notes on accuracy) and the result to
-    the O(n) diagonal recursion.
-    """
-    shape = rho.shape
-    wa, wb, wo = (ws.view(buf, shape) for buf in (ws.a, ws.b, ws.outer))
-    diag = None
-    if diag_col is not None:
-        diag = (np.arange(shape[0]), diag_col + np.arange(shape[0]))
-
-    if R.shift0 is not None:                        # ρ⁰ (K⁰ if L = 0)
-        np.multiply.outer(R.shift0, C.shift0, out=wo)
-        np.add(rho, wo, out=rho)
-    theta = None
-    if ntk:
-        theta = ws.view(ws.theta, shape)
-        np.copyto(theta, rho)                       # Θ̃⁰ = ρ⁰
-
+    m = T.shape[0]
     depth = len(R.alpha)
-    for layer in range(depth):
-        last = layer == depth - 1
-        np.clip(rho, -1.0, 1.0, out=rho)            # round-off can leave |ρ| a hair above 1
-        if diag is not None:
-            rho[diag] = 1.0
-        scales = (R.alpha[layer], C.alpha[layer], R.beta[layer], C.beta[layer], wo)
-        if activation == "relu":
-            # sin θ = √((1 − ρ)(1 + ρ)): accurate near ρ = ±1, and much cheaper than np.sin.
-            np.subtract(1.0, rho, out=wa)
-            np.add(1.0, rho, out=wb)
-            np.multiply(wa, wb, out=wa)
-            np.sqrt(wa, out=wa)                     # wa = sin θ
-            np.arccos(rho, out=wb)
-            np.subtract(np.pi, wb, out=wb)          # wb = π − θ
-            np.multiply(rho, wb, out=rho)
-            np.add(rho, wa, out=rho)                # rho = J = sin θ + (π − θ) ρ
-            if ntk:
-                np.multiply(theta, wb, out=theta)
-                np.add(theta, rho, out=theta)       # J + (π − θ) Θ̃^{l−1}
-                _scale_shift(theta, *scales)
-            if not (ntk and last):                  # the NTK's last layer needs no ρ^L
-                _scale_shift(rho, *scales)
+    relu = activation == "relu" or depth == 0
+    t_r, t_c = _vector(R.shift0), _vector(C.shift0)
+    betas = [(_vector(R.beta[k]), _vector(C.beta[k])) for k in range(depth)]
+    if not relu:
+        eps = [(R.eps[k], C.eps[k]) if ntk else (_NONE, _NONE) for k in range(depth)]
+    for r0 in range(0, m, slice_rows):
+        rows = min(slice_rows, m - r0)
+        view = T[r0:r0 + rows, c0:c0 + n]
+        w, theta = ws.views((rows, n))
+        if relu:
+            _relu_start(T, r0, c0, w, theta, t_r, t_c, ntk, depth > 0)
+            for k in range(depth):
+                np.arccos(view, out=w)
+                _relu_layer(T, r0, c0, w, theta, R.alpha[k], C.alpha[k], *betas[k], ntk, k == depth - 1)
         else:
-            np.multiply.outer(R.gamma[layer], C.gamma[layer], out=wo)
-            np.multiply(rho, wo, out=wa)            # wa = u
-            if ntk:
-                np.subtract(1.0, wa, out=wb)
-                np.add(1.0, wa, out=rho)            # (ρ^{l−1} is not needed any more)
-                np.multiply(wb, rho, out=wb)
-                np.sqrt(wb, out=wb)                 # √(1 − u²)
-                np.divide(theta, wb, out=theta)
-                np.multiply.outer(R.eps[layer], C.eps[layer], out=wo)
-                np.multiply(theta, wo, out=theta)   # ε_i ε_j Θ̃^{l−1}/√(1 − u²)
-            np.arcsin(wa, out=rho)
-            _scale_shift(rho, *scales)
-            if ntk:
-                np.add(theta, rho, out=theta)       # Θ̃^l = ρ^l + ...
-
-    if ntk:
-        np.copyto(rho, theta)
-    if diag is not None:
-        # Exactly the O(n) recursion, so that the diagonal agrees with kernel_diagonal.
-        rho[diag] = R.ntk_diag if ntk else R.nngp_diag
-
-
-def _transform_rows(rows: np.ndarray, R: _Coefficients, C: _Coefficients, activation: str,
-                    ntk: bool, diag_col: int | None, slice_rows: int, ws: _SliceWorkspace) -> None:
-    """:func:`_transform_slice` over ``rows`` (m, n), ``slice_rows`` rows at a time."""
-    for r0 in range(0, rows.shape[0], slice_rows):
-        r1 = min(r0 + slice_rows, rows.shape[0])
-        _transform_slice(rows[r0:r1], R.rows(slice(r0, r1)), C, activation, ntk,
-                         None if diag_col is None else diag_col + r0, ws)
+            _erf_start(T, r0, c0, w, theta, t_r, t_c, R.gamma[0], C.gamma[0], *eps[0], ntk)
+            for k in range(depth):
+                np.arcsin(w, out=view)
+                nxt = min(k + 1, depth - 1)
+                _erf_layer(T, r0, c0, w, theta, R.alpha[k], C.alpha[k], *betas[k], R.gamma[nxt], C.gamma[nxt],
+                           *eps[nxt], ntk, k == depth - 1)
+    if on_diagonal:
+        _set_diagonal(T, c0, R.ntk_diag if ntk else R.nngp_diag)

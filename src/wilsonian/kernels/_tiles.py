@@ -75,3 +75,51 @@ def run_tiles(tiles: Sequence[Any], compute: Callable[[Any], None], workers: int
     finally:
         if bar is not None:
             bar.close()
+
+
+def fill_parallel(tiles: Any, i0: int, i1: int, spans: Sequence[tuple[int, int, int]], T: np.ndarray, *,
+                  rows: int, workers: int, progress: bool = False, desc: str = "kernel tiles") -> None:
+    """Rows i0:i1 of a kernel into T, in blocks of ``rows`` rows on ``workers`` threads.
+
+    ``tiles`` has ``fill(i0, i1, j0, j1, T, c0)``, ``product(i0, i1, j0, j1, out)`` and
+    ``symmetric`` (:class:`~wilsonian.kernels.KernelTiles`). Each span (j0, j1, c0) puts
+    K[i0:i1, j0:j1] into T[:, c0:c0 + j1 − j0]; every block of rows is one ``fill`` (one matrix
+    product) per span, so a caller picks the matrix products, and with them the round-off,
+    by its spans. A span of a symmetric kernel with j0 == i0 starts on the diagonal: each
+    block takes its columns from its own diagonal entry on (so a block's row r has its
+    diagonal entry in its column r) and the square K[i0:i1, i0:i1] is mirrored below its
+    diagonal, exactly symmetric. For a T that is not C-contiguous, BLAS writes each block's
+    product into T itself and the layers run on a C-contiguous copy (as in the former
+    whole-matrix code, so the same numbers).
+    """
+    if i1 <= i0:
+        return
+    spans = [(j0, j1, c0) for j0, j1, c0 in spans if j1 > j0]
+    blocks = [(a0, min(a0 + rows, i1)) for a0 in range(i0, i1, rows)]
+    # One task per block and span (each one matrix product), the largest first so that the
+    # workers finish together; tasks write disjoint parts of T.
+    tasks = [(a0, a1, span) for a0, a1 in blocks for span in spans]
+    tasks.sort(key=lambda t: -(t[1] - t[0]) * (t[2][1] - (t[0] if tiles.symmetric and t[2][0] == i0 else t[2][0])))
+    direct = T.flags.c_contiguous
+    m = i1 - i0
+
+    def compute(task: tuple[int, int, tuple[int, int, int]]) -> None:
+        a0, a1, (j0, j1, c0) = task
+        r0, r1 = a0 - i0, a1 - i0                       # rows of T
+        diagonal = tiles.symmetric and j0 == i0
+        b0 = a0 if diagonal else j0                     # first column of K in this block
+        col = c0 + (b0 - j0)                            # ... and of T
+        if direct:
+            tiles.fill(a0, a1, b0, j1, T[r0:r1], col)
+        else:
+            view = T[r0:r1, col:col + j1 - b0]
+            tiles.product(a0, a1, b0, j1, view)
+            buffer = np.ascontiguousarray(view)
+            tiles.fill(a0, a1, b0, j1, buffer, product=False)
+            view[...] = buffer
+        if diagonal:   # below the square's diagonal: no other task writes there
+            T[r1:m, c0 + r0:c0 + r1] = T[r0:r1, c0 + r1:c0 + m].T
+
+    # One block: BLAS on its own threads, as kernel.matrix() of one tile always had it (a
+    # product's round-off depends on BLAS's thread count).
+    run_tiles(tasks, compute, 1 if len(blocks) == 1 else workers, progress=progress, desc=desc)

@@ -86,12 +86,12 @@ from wilsonian.errors import WilsonianError
 from wilsonian.kernels import _closed_forms
 from wilsonian.kernels._tiles import blas_threads as _blas_threads
 from wilsonian.kernels._tiles import check_out as _check_out
-from wilsonian.kernels._tiles import run_tiles
+from wilsonian.kernels._tiles import fill_parallel
 from wilsonian.kernels._relu_erf import (_input_variances, _layer_coefficients, _ntk_diagonal_recursion,
                                          _safe_divide, _SliceWorkspace, _transform_rows, _variance_recursion)
 from wilsonian.kernels.activations import ACTIVATIONS, Activation, resolve_activation
 
-__all__ = ["ACTIVATIONS", "KINDS", "KernelSpec", "nngp", "ntk", "kernel_diagonal"]
+__all__ = ["ACTIVATIONS", "KINDS", "KernelSpec", "KernelTiles", "nngp", "ntk", "kernel_diagonal"]
 
 KINDS = ("nngp", "ntk")
 
@@ -225,6 +225,7 @@ class _GeneralWorkspace:
     """Flat work buffers for one slice of the closed-form path, reused across slices."""
 
     def __init__(self, entries: int):
+        self.entries = entries
         self.buffers = {name: np.empty(entries) for name in ("rho", "s1", "s2", "e", "de", "w1", "w2", "theta")}
 
     def get(self, name: str, shape: tuple[int, int]) -> np.ndarray:
@@ -293,93 +294,168 @@ def _quadrature_slice(rho: np.ndarray, R: _Scales, C: _Scales, act: Activation, 
 # -------------------------------------------------------------------------- the driver
 
 
-def _kernel_matrix(kind: str, X1: Any, X2: Any, activation: Any, depth: int, weight_var: float,
-                   bias_var: float, tile: int | None, out: Any, progress: bool,
-                   activation_params: Any = None) -> np.ndarray:
+class KernelTiles:
+    """A fully connected kernel on fixed inputs, computed tile by tile in the calling thread.
+
+    Built by :meth:`KernelSpec.prepare` (and by :func:`nngp`/:func:`ntk`): the inputs are
+    validated and scaled and the per-input vectors computed once, so that a tile costs only
+    its matrix product and its elementwise layers. Every kernel matrix of this module goes
+    through :meth:`fill`: the dense path (row tiles on worker threads), the passes of
+    :class:`~wilsonian.operators.TiledOperator` and the rows of the Dask workers.
+
+    Attributes
+    ----------
+    shape : (n1, n2)
+    symmetric : bool
+        X2 is None: the kernel of X1 with itself, exact diagonal, exactly symmetric.
+    exact_in_tiles : bool
+        An entry's number does not depend on the width of the tile it is computed in
+        (all but the quadrature activations), given the same matrix product.
+    """
+
+    def __init__(self, kind: str, act: Activation, depth: int, weight_var: float, bias_var: float,
+                 X1: np.ndarray, X2: np.ndarray | None):
+        self.ntk = kind == "ntk"
+        self.act, self.weight_var, self.bias_var = act, weight_var, bias_var
+        self.symmetric = X2 is None
+        # Depth 0 is the linear kernel whatever φ: the ReLU coefficients give it.
+        self.fused = _fused(act) or depth == 0
+        # Whether an entry is the same number whatever the width of its tile: not for
+        # quadrature, whose sums depend on the slice shape at round-off (see fill).
+        self.exact_in_tiles = self.fused or act.closed_form
+        if self.fused:
+            self.name = act.name if _fused(act) else "relu"
+            self.rows_all = _layer_coefficients(X1, self.name, depth, weight_var, bias_var)
+            self.cols_all = self.rows_all if self.symmetric else _layer_coefficients(
+                X2, self.name, depth, weight_var, bias_var)
+        else:
+            self.rows_all = _scales(X1, act, depth, weight_var, bias_var, self.ntk)
+            self.cols_all = self.rows_all if self.symmetric else _scales(X2, act, depth, weight_var, bias_var,
+                                                                         self.ntk)
+        # Rows pre-scaled by s (O(n d) copy), so that the matrix product yields ρ⁰ directly.
+        self.X1s = X1 * self.rows_all.x_scale[:, None]
+        self.X2s = self.X1s if self.symmetric else X2 * self.cols_all.x_scale[:, None]
+        self.shape = (X1.shape[0], self.X2s.shape[0])
+        self._spare: queue.SimpleQueue = queue.SimpleQueue()   # work buffers, one per thread at a time
+
+    def _entries(self) -> int:
+        if self.fused or not self.act.closed_form:
+            return _SLICE_ENTRIES
+        return min(_SLICE_ENTRIES, _GENERAL_SLICE_ENTRIES)
+
+    def _workspace(self, entries: int) -> Any:
+        try:
+            ws = self._spare.get_nowait()
+        except queue.Empty:
+            ws = None
+        if ws is None or ws.entries < entries:
+            ws = _SliceWorkspace(entries, self.ntk) if self.fused else _GeneralWorkspace(entries)
+        return ws
+
+    def _starts_on_diagonal(self, i0: int, i1: int, j0: int, j1: int) -> bool:
+        """Whether the tile starts on the diagonal (and is a valid tile at all)."""
+        on_diagonal = self.symmetric and j0 == i0
+        if self.symmetric and not on_diagonal and j0 < i1 and i0 < j1:
+            raise WilsonianError("a tile of a symmetric kernel must start on the diagonal or miss it.")
+        if on_diagonal and j1 < i1:
+            raise WilsonianError("a tile that starts on the diagonal must hold its whole square (j1 >= i1).")
+        return on_diagonal
+
+    def product(self, i0: int, i1: int, j0: int, j1: int, out: np.ndarray) -> None:
+        """The tile's matrix product (s x_i)·(s x_j) alone, into ``out`` (any layout BLAS takes)."""
+        self._starts_on_diagonal(i0, i1, j0, j1)
+        np.matmul(self.X1s[i0:i1], self.X2s[j0:j1].T, out=out)
+
+    def fill(self, i0: int, i1: int, j0: int, j1: int, T: np.ndarray, c0: int = 0, *,
+             product: bool = True) -> None:
+        """K[i0:i1, j0:j1] into T[:, c0:c0 + j1 − j0], in place, in the calling thread.
+
+        ``T`` is a C-contiguous array of i1 − i0 rows (e.g. whole rows of the output): BLAS
+        writes the tile's matrix product straight into it (``product=False``: T already holds
+        it, from :meth:`product`), then the layers run on slices of about 2¹⁶ entries. For a
+        symmetric kernel, a tile with j0 == i0 (and j1 ≥ i1) starts on the diagonal: its
+        leading square is made exactly symmetric, with the diagonal of
+        :func:`kernel_diagonal`; any other tile must not meet the diagonal. Each call is one
+        matrix product, and BLAS's round-off depends on its shape: the callers choose the
+        same tiles as the code before them did.
+        """
+        m, n = i1 - i0, j1 - j0
+        if not T.flags.c_contiguous or T.shape[0] != m or T.shape[1] < c0 + n:
+            raise WilsonianError(f"a tile of shape {(m, n)} needs a C-contiguous target with {m} rows and "
+                                 f"at least {c0 + n} columns, got {T.shape}.")
+        if m <= 0 or n <= 0:
+            return
+        on_diagonal = self._starts_on_diagonal(i0, i1, j0, j1)
+        view = T[:, c0:c0 + n]
+        if product:
+            np.matmul(self.X1s[i0:i1], self.X2s[j0:j1].T, out=view)  # BLAS writes straight into T
+        # Quadrature's sums depend on the slice shape at round-off: its slices keep the rows
+        # they always had (from the matrix width, not the tile's).
+        width = n if self.fused or self.act.closed_form else self.shape[1]
+        slice_rows = max(1, min(m, self._entries() // width))
+        ws = self._workspace(slice_rows * n)
+        try:
+            R, C = self.rows_all.rows(slice(i0, i1)), self.cols_all.rows(slice(j0, j1))
+            if self.fused:
+                _transform_rows(T, c0, n, R, C, self.name, self.ntk, on_diagonal, slice_rows, ws)
+            else:
+                for r0 in range(0, m, slice_rows):
+                    r1 = min(r0 + slice_rows, m)
+                    self._layers(T[r0:r1, c0:c0 + n], R.rows(slice(r0, r1)), C, r0 if on_diagonal else None, ws)
+        finally:
+            self._spare.put(ws)
+        if on_diagonal:
+            # Make the square exactly symmetric (its diagonal came from the recursion).
+            square = view[:, :m]
+            np.copyto(square, square.T.copy(), where=np.tri(m, k=-1, dtype=bool))
+
+    def _layers(self, rows: np.ndarray, R: Any, C: Any, diag_col: int | None, ws: Any) -> None:
+        """The closed-form or quadrature layers on a slice ``rows`` of a tile."""
+        args = (rows, R, C, self.act, self.ntk, diag_col, self.weight_var, self.bias_var)
+        if self.act.closed_form:
+            _closed_form_slice(*args, ws)
+        else:
+            _quadrature_slice(*args)
+
+
+def _prepare(kind: str, X1: Any, X2: Any, activation: Any, depth: int, weight_var: float, bias_var: float,
+             activation_params: Any = None) -> KernelTiles:
     _check_kind(kind)
     act = _check_hyperparameters(activation, depth, weight_var, bias_var, activation_params)
-    ntk = kind == "ntk"
-    if ntk:
+    if kind == "ntk":
         act.require_derivative()
-    _check_tile(tile)
     X1 = _as_inputs(X1, "X1")
-    symmetric = X2 is None
-    if symmetric:
-        X2 = X1
-    else:
+    if X2 is not None:
         X2 = _as_inputs(X2, "X2")
         if X2.shape[1] != X1.shape[1]:
             raise WilsonianError(
                 f"X1 and X2 must have the same number of features, got {X1.shape[1]} and "
                 f"{X2.shape[1]}; preprocess both the same way."
             )
-    n1, n2 = X1.shape[0], X2.shape[0]
+    return KernelTiles(kind, act, int(depth), float(weight_var), float(bias_var), X1, X2)
+
+
+def _kernel_matrix(kind: str, X1: Any, X2: Any, activation: Any, depth: int, weight_var: float,
+                   bias_var: float, tile: int | None, out: Any, progress: bool,
+                   activation_params: Any = None) -> np.ndarray:
+    _check_tile(tile)
+    tiles = _prepare(kind, X1, X2, activation, depth, weight_var, bias_var, activation_params)
+    symmetric = tiles.symmetric
+    n1, n2 = tiles.shape
     if out is None:
         out = np.empty((n1, n2))
     else:
-        _check_out(out, (n1, n2), (X1, X2))
-    weight_var, bias_var = float(weight_var), float(bias_var)
-
-    # Depth 0 is the linear kernel whatever φ: the ReLU coefficients give it.
-    fused = _fused(act) or depth == 0
-    if fused:
-        name = act.name if _fused(act) else "relu"
-        rows_all = _layer_coefficients(X1, name, depth, weight_var, bias_var)
-        cols_all = rows_all if symmetric else _layer_coefficients(X2, name, depth, weight_var, bias_var)
-    else:
-        rows_all = _scales(X1, act, depth, weight_var, bias_var, ntk)
-        cols_all = rows_all if symmetric else _scales(X2, act, depth, weight_var, bias_var, ntk)
-    # Rows pre-scaled by s (O(n d) copy), so that the matrix product yields ρ⁰ directly.
-    X1s = X1 * rows_all.x_scale[:, None]
-    X2s = X1s if symmetric else X2 * cols_all.x_scale[:, None]
-
+        _check_out(out, (n1, n2), (np.asarray(X1),) if symmetric else (np.asarray(X1), np.asarray(X2)))
+    # Row tiles of _TILE_ROWS rows, each one matrix product; symmetric: only the columns on
+    # and right of the diagonal, mirrored below it (fill_parallel). BLAS writes each tile
+    # straight into a C-contiguous out. Parallelism: as many workers as BLAS has threads,
+    # each doing whole tiles (matrix product with single-threaded BLAS, then the elementwise
+    # layers; see _tiles). (A single tile skips the ~2 ms of asking threadpoolctl.)
     tile_rows = min(n1, tile if tile is not None else _TILE_ROWS)
-    entries = _SLICE_ENTRIES if fused or not act.closed_form else min(_SLICE_ENTRIES, _GENERAL_SLICE_ENTRIES)
-    slice_rows = max(1, min(tile_rows, entries // n2))
-    # Tiles (i0, i1, j0): rows i0:i1, columns j0:n2. Symmetric: only the columns on and
-    # right of the diagonal, so a tile's row r has its diagonal entry in its column r.
-    tiles = [(i0, min(i0 + tile_rows, n1), i0 if symmetric else 0) for i0 in range(0, n1, tile_rows)]
-    # Parallelism: as many workers as BLAS has threads, each doing whole tiles (matrix
-    # product with single-threaded BLAS, then the elementwise layers; see _tiles).
-    # (A single tile skips the ~2 ms of asking threadpoolctl.)
-    workers = 1 if len(tiles) == 1 else min(_blas_threads(), len(tiles), _MAX_WORKERS or len(tiles))
-    workspaces: queue.SimpleQueue = queue.SimpleQueue()
-    for _ in range(workers):
-        workspaces.put(_SliceWorkspace(slice_rows * n2, ntk) if fused else _GeneralWorkspace(slice_rows * n2))
-
-    def layers(block: np.ndarray, i0: int, i1: int, j0: int, ws: Any) -> None:
-        R, C = rows_all.rows(slice(i0, i1)), cols_all.rows(slice(j0, n2))
-        diag_col = 0 if symmetric else None
-        if fused:
-            _transform_rows(block, R, C, act.name if _fused(act) else "relu", ntk, diag_col, slice_rows, ws)
-            return
-        for r0 in range(0, block.shape[0], slice_rows):
-            r1 = min(r0 + slice_rows, block.shape[0])
-            args = (block[r0:r1], R.rows(slice(r0, r1)), C, act, ntk, None if diag_col is None else r0,
-                    weight_var, bias_var)
-            if act.closed_form:
-                _closed_form_slice(*args, ws)
-            else:
-                _quadrature_slice(*args)
-
-    def compute_tile(tile_bounds: tuple[int, int, int]) -> None:
-        i0, i1, j0 = tile_bounds
-        ws = workspaces.get()
-        try:
-            block = out[i0:i1, j0:]
-            np.matmul(X1s[i0:i1], X2s[j0:].T, out=block)  # BLAS writes straight into out
-            layers(block, i0, i1, j0, ws)
-            if symmetric:
-                # Make the diagonal block exactly symmetric, then mirror the rest. Tiles
-                # write disjoint parts of out, so workers never overlap.
-                square = out[i0:i1, i0:i1]
-                below = np.tri(i1 - i0, k=-1, dtype=bool)
-                np.copyto(square, square.T.copy(), where=below)
-                out[i1:, i0:i1] = out[i0:i1, i1:].T
-        finally:
-            workspaces.put(ws)
-
-    run_tiles(tiles, compute_tile, workers, progress=progress, desc=f"{kind} tiles")
+    n_tiles = -(-n1 // tile_rows)
+    workers = 1 if n_tiles == 1 else min(_blas_threads(), n_tiles, _MAX_WORKERS or n_tiles)
+    fill_parallel(tiles, 0, n1, [(0, n2, 0)], out, rows=tile_rows, workers=workers, progress=progress,
+                  desc=f"{kind} tiles")
     return out
 
 
@@ -497,6 +573,11 @@ class KernelSpec:
         """The kernel matrix, shape (n1, n2); see :func:`nngp` / :func:`ntk`."""
         return _kernel_matrix(self.kind, X1, X2, tile=tile, out=out, progress=progress,
                               **self._hyper())
+
+    def prepare(self, X1: Any, X2: Any = None) -> KernelTiles:
+        """The kernel on these inputs, ready to be computed tile by tile (:class:`KernelTiles`):
+        validation, scaled inputs and per-input vectors once, for many tiles."""
+        return _prepare(self.kind, X1, X2, **self._hyper())
 
     def diagonal(self, X: Any) -> np.ndarray:
         """K(x_i, x_i), shape (n,); see :func:`kernel_diagonal`."""

@@ -1,11 +1,22 @@
 """A kernel computed from the pool's inputs, tile by tile, never stored: :class:`TiledOperator`.
 
 Each product V ↦ K V is one pass over K in row tiles whose entries are recomputed on the fly:
-memory O(N·b) plus one tile. K is symmetric, so only the tiles on and right of the diagonal
-are computed: a tile T = K[R, R'] (rows R = i0:i1, columns R' = i0:N) serves both
-(KV)[R] += T V[R'] and (KV)[i1:] += T[:, i1−i0:]ᵀ V[R]; every entry is computed once per
-pass. Diagonal blocks use the kernel's symmetric path (exact diagonal; it matters for the
-ReLU NTK, see :mod:`wilsonian.kernels.fully_connected`).
+memory O(N·b) plus one tile. K is symmetric, so only the tiles on and right
+of the diagonal are computed: a tile T = K[R, i0:N] (rows R = i0:i1) serves both
+(KV)[R] += T V[i0:] and (KV)[i1:] += T[:, i1−i0:]ᵀ V[R]; every entry is computed once per
+pass. A tile's leading square is its diagonal block, exactly symmetric with the exact
+diagonal (it matters for the ReLU NTK, see :mod:`wilsonian.kernels.fully_connected`).
+
+The kernel's tiles are prepared once per operator (:meth:`KernelSpec.prepare
+<wilsonian.kernels.KernelSpec.prepare>`: inputs validated and scaled, per-input vectors),
+and a tile's square and its rectangle are filled with the same matrix products, in the same
+blocks of 256 rows, as ``kernel.matrix(X[R])`` and ``kernel.matrix(X[R], X[i1:])`` would
+compute them: BLAS's round-off depends on a product's shape, so the entries, and K V, are
+those of the former code bit for bit.
+
+Each tile is computed by as many worker threads as BLAS would use (blocks of rows, each
+one matrix product with single-threaded BLAS and the fused elementwise layers), then
+multiplied by BLAS on its own threads, as before.
 """
 
 from __future__ import annotations
@@ -17,7 +28,13 @@ import numpy as np
 
 from wilsonian._validation import as_inputs, check_tile
 from wilsonian.errors import WilsonianError
+from wilsonian.kernels._tiles import blas_threads, fill_parallel
 from wilsonian.operators.base import KernelOperator, tile_rows
+
+
+# Rows per block of a tile, as in the kernels' own dense path (fully_connected._TILE_ROWS)
+# and in kernel.matrix(X[R]) of the former code.
+_BLOCK_ROWS = 256
 
 
 def check_kernel(kernel: Any) -> Any:
@@ -29,20 +46,74 @@ def check_kernel(kernel: Any) -> Any:
     return kernel
 
 
+class _MatrixTiles:
+    """Tiles of a kernel object through its ``matrix()`` (kernels without ``prepare``, and
+    quadrature activations, whose entries depend on the tile's width at round-off): one
+    call per span, as the operators always made them."""
+
+    def __init__(self, kernel: Any, X: np.ndarray):
+        self.kernel, self.X = kernel, X
+        self.shape = (X.shape[0], X.shape[0])
+        self.symmetric = True
+
+    def fill(self, i0: int, i1: int, j0: int, j1: int, T: np.ndarray, c0: int = 0) -> None:
+        if i1 <= i0 or j1 <= j0:
+            return
+        X = self.X
+        if j0 == i0:   # the symmetric path: the square i0:i1 (j1 == i1 here)
+            self.kernel.matrix(X[i0:i1], out=T[:, c0:c0 + j1 - j0])
+        else:
+            self.kernel.matrix(X[i0:i1], X[j0:j1], out=T[:, c0:c0 + j1 - j0])
+
+
+def kernel_tiles(kernel: Any, X: np.ndarray) -> Any:
+    """The tiles of K = kernel(X, X): ``kernel.prepare(X)`` where the kernel has it
+    (:class:`~wilsonian.kernels.KernelSpec`: inputs validated and scaled once) and its
+    entries do not depend on a tile's width, else through ``kernel.matrix``.
+    ``fill(i0, i1, j0, j1, T, c0)`` writes K[i0:i1, j0:j1] into T[:, c0:]."""
+    prepare = getattr(kernel, "prepare", None)
+    if callable(prepare):
+        tiles = prepare(X)
+        if getattr(tiles, "exact_in_tiles", False):
+            return tiles
+    return _MatrixTiles(kernel, X)
+
+
+def _fill_spans(tiles: Any, i0: int, i1: int, spans: list, T: np.ndarray, threads: int) -> None:
+    """Rows i0:i1 of K into T, span by span (j0, j1, c0): K[i0:i1, j0:j1] into T[:, c0:].
+    Prepared tiles: blocks of ``_BLOCK_ROWS`` rows on ``threads`` workers, one matrix
+    product per block and span; a kernel's own ``matrix()`` has its own workers."""
+    if isinstance(tiles, _MatrixTiles):
+        for j0, j1, c0 in spans:
+            tiles.fill(i0, i1, j0, j1, T, c0)
+    else:
+        fill_parallel(tiles, i0, i1, spans, T, rows=_BLOCK_ROWS, workers=threads)
+
+
 def kernel_rows(X: np.ndarray, kernel: Any, start: int, stop: int) -> np.ndarray:
     """Rows ``start:stop`` of K = kernel(X, X), shape (stop − start, N).
 
-    The diagonal block comes from the symmetric kernel path (exact diagonal, exactly
-    symmetric), the rest from the rectangular path. The Dask workers own whole row blocks.
+    The diagonal block is exactly symmetric with the exact diagonal, as in the symmetric
+    kernel path; left and right of it, the rectangular path. The Dask workers own whole row
+    blocks.
     """
-    n = X.shape[0]
+    return _rows_of(kernel_tiles(kernel, X), start, stop)
+
+
+def _rows_of(tiles: Any, start: int, stop: int, threads: int | None = None) -> np.ndarray:
+    """:func:`kernel_rows` from the kernel's tiles (:func:`kernel_tiles`), on ``threads``
+    workers (default: as many as BLAS would use)."""
+    n = tiles.shape[1]
+    threads = blas_threads() if threads is None else threads
     rows = np.empty((stop - start, n))
-    if start > 0:
-        kernel.matrix(X[start:stop], X[:start], out=rows[:, :start])
-    kernel.matrix(X[start:stop], out=rows[:, start:stop])
-    if stop < n:
-        kernel.matrix(X[start:stop], X[stop:], out=rows[:, stop:])
+    # left of the diagonal block, the block, right of it (the matrix products kernel.matrix made)
+    _fill_spans(tiles, start, stop, [(0, start, 0), (start, stop, start), (stop, n, stop)], rows, threads)
     return rows
+
+
+def _tile_spans(i0: int, i1: int, n: int) -> list:
+    """T = K[i0:i1, i0:N] as its square and the rectangle right of it."""
+    return [(i0, i1, 0), (i1, n, i1 - i0)]
 
 
 class TiledOperator(KernelOperator):
@@ -51,7 +122,8 @@ class TiledOperator(KernelOperator):
     Parameters
     ----------
     X : (N, d) array_like
-        The pool inputs.
+        The pool inputs. At the first product the kernel's tiles are prepared from them
+        (for a :class:`~wilsonian.kernels.KernelSpec`: a scaled O(N d) copy, kept).
     kernel : KernelSpec (or any kernel object, see :mod:`wilsonian.kernels`)
     tile : int, optional
         Rows per tile of ``matmul`` (default: about 2²⁴ kernel entries, 128 MiB, per tile).
@@ -73,6 +145,7 @@ class TiledOperator(KernelOperator):
         tile = check_tile(tile)
         self.tile = tile_rows(self.n) if tile is None else min(self.n, tile)
         self._key: dict[str, Any] | None = None
+        self._tiles: Any = None
 
     # aliases kept for the users of the former wilsonian.topk.KernelOperator
     @property
@@ -107,27 +180,26 @@ class TiledOperator(KernelOperator):
 
     def matmul(self, V: np.ndarray) -> np.ndarray:
         V = self._check_block(V)
-        X, kernel, n = self.X, self.kernel, self.n
+        n = self.n
+        if self._tiles is None:
+            self._tiles = kernel_tiles(self.kernel, self.X)
+        threads = blas_threads()
         out = np.zeros((n, V.shape[1]))
         buffer = np.empty(min(self.tile, n) * n)
         for i0 in range(0, n, self.tile):
             i1 = min(i0 + self.tile, n)
+            m = i1 - i0
             t0 = time.perf_counter()
-            # One buffer: the square diagonal block then the rectangle to its right.
-            diag = buffer[: (i1 - i0) ** 2].reshape(i1 - i0, i1 - i0)
-            kernel.matrix(X[i0:i1], out=diag)
+            T = buffer[: m * (n - i0)].reshape(m, n - i0)     # K[i0:i1, i0:N]: square, then rectangle
+            _fill_spans(self._tiles, i0, i1, _tile_spans(i0, i1, n), T, threads)
             t1 = time.perf_counter()
-            out[i0:i1] += diag @ V[i0:i1]
-            t2 = time.perf_counter()
-            self.kernel_seconds += t1 - t0
-            self.product_seconds += t2 - t1
+            # BLAS's own threads for the products: their round-off depends on the thread count.
+            out[i0:i1] += T[:, :m] @ V[i0:i1]
             if i1 < n:
-                rect = buffer[: (i1 - i0) * (n - i1)].reshape(i1 - i0, n - i1)
-                kernel.matrix(X[i0:i1], X[i1:], out=rect)
-                t3 = time.perf_counter()
+                rect = T[:, m:]
                 out[i0:i1] += rect @ V[i1:]
                 out[i1:] += rect.T @ V[i0:i1]
-                self.kernel_seconds += t3 - t2
-                self.product_seconds += time.perf_counter() - t3
+            self.kernel_seconds += t1 - t0
+            self.product_seconds += time.perf_counter() - t1
         self.passes += 1
         return out
