@@ -57,6 +57,30 @@ def linalg_rows(n: int) -> list[dict]:
     return rows
 
 
+def conv_rows(n: int) -> list[dict]:
+    """The CNN flatten kernel against neural-tangents on the same inputs. neural-tangents' pins
+    need a venv of their own (.ci/crosscheck makes it: $CROSSCHECK_VENV or .venv-crosscheck), so
+    crosscheck.py --speed-only runs there and reports both times; without it the row says so."""
+    import subprocess
+    import tempfile
+
+    venv = Path(os.environ.get("CROSSCHECK_VENV", HERE.parent / ".venv-crosscheck"))
+    python = venv / "bin" / "python"
+    case = f"CNN {{}} flatten, ReLU, 2 layers 3×3 SAME, 28×28×1, N={n}"
+    if not python.exists():
+        print(f"conv: no neural-tangents venv at {venv} (run .ci/crosscheck once); rows skipped", file=sys.stderr)
+        return [row(case.format(k) + " (neural-tangents venv missing)", float("nan"), "neural-tangents", float("nan"))
+                for k in ("NNGP", "NTK")]
+    with tempfile.TemporaryDirectory() as tmp:
+        out = Path(tmp) / "speed.json"
+        env = {**os.environ, "PYTHONPATH": str(HERE.parent / "src")}
+        subprocess.run([str(python), str(HERE / "crosscheck.py"), "--speed-only", "--n-speed", str(n),
+                        "--json", str(out)], check=True, env=env, stdout=subprocess.DEVNULL)
+        speed = json.loads(out.read_text())["cnn_speed"]
+    return [row(case.format(r["case"].split()[1].upper()), r["ours_s"], "neural-tangents (jitted, 2nd call)",
+                r["nt_s"], target="faster (ratio < 1)", max_rel_diff=r["max_rel_diff"]) for r in speed]
+
+
 def toy_rows(trials: int) -> list[dict]:
     import bench_toy
 
@@ -67,13 +91,15 @@ def toy_rows(trials: int) -> list[dict]:
 
 
 #: The row groups, in the order they run (``--only`` picks some).
-GROUPS = ("kernels", "linalg", "learning", "theory", "toy", "pipeline", "commands", "ridges")
+GROUPS = ("kernels", "linalg", "learning", "theory", "toy", "pipeline", "commands", "ridges", "conv")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="small sizes (a smoke test, not the targets)")
     parser.add_argument("--only", help=f"comma-separated subset: {','.join(GROUPS)}")
+    parser.add_argument("--commands-n", type=int, default=10_000,
+                        help="pool size of the whole-command rows (10,000 is the paper's; about 20 min on 2 cores)")
     args = parser.parse_args()
     quick = args.quick
     chosen = set(args.only.split(",")) if args.only else set(GROUPS)
@@ -99,10 +125,12 @@ def main() -> None:
         rows += bench_pipeline.run(n=3000 if quick else 10_000)
     if "commands" in chosen:
         import bench_commands
-        rows += bench_commands.run(n=1000 if quick else 10_000, trials=200_000 if quick else 5_000_000)
+        rows += bench_commands.run(n=1000 if quick else args.commands_n, trials=200_000 if quick else 5_000_000)
     if "ridges" in chosen:
         import bench_ridges
         rows += bench_ridges.run(count=5 if quick else 20, trials=4 if quick else 20)
+    if "conv" in chosen:
+        rows += conv_rows(100 if quick else 300)
     print(f"machine: {machine()}")
     print_table(rows)
     print(f"total benchmark time {time.perf_counter() - started:.0f} s")
