@@ -259,5 +259,5 @@ def test_ridge_so_small_that_errors_underflow_still_writes_figures(tmp_path, cap
                             "--etas", "5,10", "--trials", "2", "--quiet"], capsys)
     assert code == 0, err
     assert (out / "figures" / "learning_curves.png").exists()
-    train = json.loads((out / "results.json").read_text())
-    assert train["config"]["ridge"] == float(ridge)
+    results = json.loads((out / "results.json").read_text())
+    assert results["config"]["ridge"] == float(ridge)

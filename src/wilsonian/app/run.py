@@ -160,6 +160,9 @@ class RunResult:
 
     ``curves`` and ``predictions`` hold one entry per ridge (one, unless ``--ridge`` listed
     several); ``curve``, ``prediction`` and ``theory`` are those of the first ridge.
+    ``extras`` holds the objects the figures draw from, computed once here: ``soft_flow``
+    (a :class:`~wilsonian.theory.flow.SoftFlow` of the first ridge) and ``nongaussian`` when
+    asked for.
     """
 
     config: RunConfig
@@ -326,7 +329,7 @@ def run(config: RunConfig) -> RunResult:
         say(quiet, f"truncation: predictions change by ≤ 1% up to eta = {bounds[0].bound:g} ({bounds[0].statement})")
     info = {"timings_s": timings, "operator": operator_stats, "cache": cache.summary(),
             "invocation": config.invocation(), "version": __version__}
-    result = RunResult(config, pool, spectrum, curves, predictions, results, info)
+    result = RunResult(config, pool, spectrum, curves, predictions, results, info, extras={"soft_flow": flow})
     if config.nongaussian:
         t0 = time.perf_counter()
         report = theories[0].nongaussian(curves[0], pool.y)

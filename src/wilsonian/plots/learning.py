@@ -295,7 +295,7 @@ def run_figures(result, directory: str | Path, *, formats: Iterable[str] = FORMA
                                     output_names=result.results["pool"].get("class_names")),
         "rg_flow": rg_flow_figure(theory, lc, label=label),
         "learnability": learnability_figure(theory, lc),
-        "soft_flow": soft_flow_figure(theory.soft_flow(lc["eta"]), lc, label=label),
+        "soft_flow": soft_flow_figure(result.extras["soft_flow"], lc, label=label),
     }
     if len(tables) > 1:
         figures["ridge_sweep"] = ridge_sweep_figure(tables, result.config.ridge_values,

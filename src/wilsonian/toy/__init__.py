@@ -2,7 +2,8 @@
 
 - :mod:`~wilsonian.toy.model`: the model, its standard and reweighting theories.
 - :mod:`~wilsonian.toy.montecarlo`: the seeded, compiled Monte Carlo of exact GP posterior
-  means, and :func:`toy_results` (the content of ``toy.json``).
+  means.
+- :mod:`~wilsonian.toy.results`: :func:`toy_results`, the content of ``toy.json``.
 - :mod:`~wilsonian.toy._kernels`: the compiled normals and power sums (numba).
 
 The figure is :func:`wilsonian.plots.toy_figure`.
@@ -29,9 +30,9 @@ from wilsonian.toy.montecarlo import (
     chunk_generator,
     chunk_inputs,
     monte_carlo,
-    toy_results,
     trial_coefficients,
 )
+from wilsonian.toy.results import toy_results
 
 __all__ = [
     "BLOCK_TRIALS",
