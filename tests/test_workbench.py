@@ -64,6 +64,7 @@ def test_the_command_line_overrides_the_file_and_the_file_the_defaults(tmp_path,
     ('{"ridge": "small"}', ".json", ["ridge"]),
     ("n-pool = = 3\n", ".toml", ["run.toml"]),
     ("[1, 2", ".json", ["run.json"]),
+    ("n-pool = 300\n\n[grid]\ndepth = [1, 2]\n", ".toml", ["[grid]", "sweep"]),  # a sweep's file, not a run's
 ])
 def test_bad_config_files_are_one_line_errors_and_write_nothing(tmp_path, capsys, text, suffix, words):
     config = tmp_path / f"run{suffix}"

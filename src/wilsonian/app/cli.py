@@ -234,9 +234,10 @@ def _option_values(args: argparse.Namespace, names) -> dict:
     return values
 
 
-def config_from_args(args: argparse.Namespace, **overrides) -> "RunConfig":
-    """The run configuration of parsed ``run`` or ``reproduce`` options (with ``--config``,
-    the file's options under those given on the command line)."""
+def config_from_args(args: argparse.Namespace, *, allow_grid: bool = False, **overrides) -> "RunConfig":
+    """The run configuration of parsed ``run``, ``sweep`` or ``reproduce`` options (with
+    ``--config``, the file's options under those given on the command line; only a sweep's
+    file may hold a grid, ``allow_grid``)."""
     from wilsonian.app.config import RunConfig
     from wilsonian.app.config_file import merge
 
@@ -247,7 +248,7 @@ def config_from_args(args: argparse.Namespace, **overrides) -> "RunConfig":
         return RunConfig(**values)
     explicit = _option_values(args, [n for n in names if n in getattr(args, "explicit", ())])
     explicit.update(overrides)
-    return merge(RunConfig, args.config, explicit)
+    return merge(RunConfig, args.config, explicit, allow_grid=allow_grid)
 
 
 def _explicit_options(argv: Sequence[str] | None) -> set[str]:
@@ -312,7 +313,7 @@ def _sweep(args: argparse.Namespace) -> int:
         grid.update({k.replace("-", "_"): v for k, v in file_grid.items()})
     for name, values in args.grid or ():
         grid[name] = values
-    base = config_from_args(args)
+    base = config_from_args(args, allow_grid=True)
     base.validate()
     grid_checked = sweep.check_grid(grid)
     sweep.plan(base, grid_checked)  # every point validated before any work

@@ -102,14 +102,21 @@ def coerce(path: Path | str, name: str, value: Any, kind: str, optional: bool) -
     return tuple(coerce(path, name, v, element, False) for v in value)
 
 
-def merge(config_class, path: str | Path | None, explicit: dict[str, Any], *, ignore: tuple[str, ...] = ()):
+def merge(config_class, path: str | Path | None, explicit: dict[str, Any], *, ignore: tuple[str, ...] = (),
+          allow_grid: bool = False):
     """A ``config_class`` from its defaults, the file at ``path`` and the ``explicit`` options
-    of the command line, in increasing priority."""
+    of the command line, in increasing priority. A ``grid`` table belongs to a sweep (which
+    reads it itself, ``allow_grid``); anywhere else it is refused rather than silently dropped."""
     kinds = option_kinds(config_class)
     values: dict[str, Any] = {}
     if path is not None:
         for name, value in read_config_file(path).items():
-            if name in RECORD_KEYS or name in ignore or name == "grid":
+            if name == "grid":
+                if value and not allow_grid:
+                    raise WilsonianError(f"--config {path}: it has a [grid] table, which only `wilsonian sweep "
+                                         f"--config` reads; remove the grid to run its base point")
+                continue
+            if name in RECORD_KEYS or name in ignore:
                 continue
             if name == "ridge" and isinstance(value, list):  # a ridge list in a file
                 ridges = coerce(path, name, value, "floats", False)
