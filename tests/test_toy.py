@@ -413,3 +413,11 @@ def test_progress_bar_goes_to_stderr(capsys):
     assert "toy Monte Carlo" in captured.err and captured.out == ""
     toy.monte_carlo(trials=2_000, chunk=500, **PAPER)
     assert capsys.readouterr().err == ""
+
+
+def test_control_variate_standard_error_is_never_nan_from_round_off():
+    """λ_> = 0 at σ² = 1e30: r explains c exactly and Σ_cc − Σ_cr Σ_rr⁻¹ Σ_rc is round-off
+    (−6.9e-77 before the fix, found by the CLI fuzz test): the standard error is 0, not NaN."""
+    result = toy.monte_carlo(trials=4, lambda_high=0.0, ridge=1e30, n=1, degree=2, workers=1)
+    assert np.all(np.isfinite(result.cv_se)) and np.all(result.cv_se >= 0)
+    assert np.all(np.diag(result.cv_covariance) >= 0)

@@ -395,6 +395,11 @@ def _summarize(count: int, mean: np.ndarray, scatter: np.ndarray, params: ToyPar
     r_mean = params.n * target_overlaps(params.degree)
     cv_mean = mean[:2] - beta @ (mean[2:] - r_mean)
     cv_cov = cov_cc - beta @ cov_cr.T
+    # A residual variance is ≥ 0; where r explains c exactly (λ_> = 0 at a huge ridge) the
+    # difference above is round-off of either sign (−7e-77 found by the CLI fuzz test), and
+    # a negative one would make the standard error NaN.
+    diagonal = np.arange(2)
+    cv_cov[diagonal, diagonal] = np.maximum(cv_cov[diagonal, diagonal], 0.0)
     return mean[:2], cov_cc, cv_mean, cv_cov
 
 
