@@ -48,10 +48,14 @@ def naive_kernel(X: np.ndarray, kind: str, activation: str, depth: int, weight_v
     return theta if kind == "ntk" else K
 
 
-def _wall_time(fn) -> float:
-    t0 = time.perf_counter()
-    fn()
-    return time.perf_counter() - t0
+def _wall_time(fn, inner: int = 1) -> float:
+    """Best of ``inner`` back-to-back calls (as ``timeit`` times a statement)."""
+    best = float("inf")
+    for _ in range(inner):
+        t0 = time.perf_counter()
+        fn()
+        best = min(best, time.perf_counter() - t0)
+    return best
 
 
 def _peak_extra_bytes(fn, output_bytes: int) -> int:
@@ -63,6 +67,9 @@ def _peak_extra_bytes(fn, output_bytes: int) -> int:
         tracemalloc.stop()
     return peak - output_bytes
 
+
+#: Back-to-back calls per timing (see run()).
+INNER = 3
 
 #: The closed forms of the compiled path (name, parameters), one benchmark row per kind.
 ACTIVATION_CASES = [
@@ -76,7 +83,8 @@ def run(n: int = 4000, d: int = 784, *, repeat: int = 3, seed: int = 0, depth: i
         naive: bool = True, activations: bool = True) -> list[dict]:
     """Benchmark rows: one dict per case, times in seconds and ratios to X·Xᵀ.
 
-    ``repeat`` rounds; in each, X·Xᵀ is timed before the first case and after every case.
+    ``repeat`` rounds; in each, X·Xᵀ is timed before the first case and after every case,
+    every time the best of ``INNER`` back-to-back calls.
     ``ratio`` is a case's best time over the best X·Xᵀ time; ``ratio_median`` is the median
     over rounds of its time over the faster of the two X·Xᵀ timings around it, which is
     steadier when other jobs share the machine. Peak extra memory: tracemalloc peak during
@@ -113,12 +121,17 @@ def run(n: int = 4000, d: int = 784, *, repeat: int = 3, seed: int = 0, depth: i
     times = {name: [] for name in timed}
     pair_ratios = {name: [] for name in timed}
     baselines = []
+    # Each time is the best of INNER back-to-back calls, X·Xᵀ's and a case's alike. A single
+    # call timed right after an X·Xᵀ shares the cores with OpenBLAS's idle threads, which
+    # busy-wait for about 0.1 s after every call (its THREAD_TIMEOUT): +0.02 s, +0.13× at
+    # N = 4,000 on 2 cores, a cost of the interleaving, not of the kernel (in a fresh process,
+    # or after anything but a large BLAS call, it is not there).
     for _ in range(repeat):
-        before = _wall_time(lambda: X @ X.T)
+        before = _wall_time(lambda: X @ X.T, INNER)
         baselines.append(before)
         for name, fn in timed.items():
-            t = _wall_time(fn)
-            after = _wall_time(lambda: X @ X.T)
+            t = _wall_time(fn, INNER)
+            after = _wall_time(lambda: X @ X.T, INNER)
             baselines.append(after)
             times[name].append(t)
             pair_ratios[name].append(t / min(before, after))
