@@ -17,6 +17,7 @@ def numbers(path):
     return results
 
 from wilsonian.app.cli import main
+from wilsonian.errors import WilsonianError
 
 FAST = ["--etas", "5,10,20,40", "--trials", "3", "--quiet"]
 
@@ -234,6 +235,34 @@ def test_run_topk_tolerance_and_extra_modes(tmp_path, capsys):
     assert config["tol"] == 1e-13 and config["extra_modes"] == 20
 
 
+def test_run_topk_with_kept_tiles_writes_the_same_results(tmp_path, capsys):
+    """--tile-cache-gib changes how much is recomputed, not a number: results.json and
+    config.json are the same bytes; run_info.json says how much was kept."""
+    args = ["run", "--solver", "topk", "--k", "40", *FAST]
+    code, _, _ = run_cli([*args, "--out", str(tmp_path / "plain")], capsys)
+    assert code == 0
+    code, _, err = run_cli([*args, "--out", str(tmp_path / "kept"), "--tile-cache-gib", "0.5"], capsys)
+    assert code == 0, err
+    for name in ("results.json", "config.json"):
+        assert (tmp_path / "plain" / name).read_bytes() == (tmp_path / "kept" / name).read_bytes()
+    info = json.loads((tmp_path / "kept" / "run_info.json").read_text())
+    assert info["invocation"]["tile_cache_gib"] == 0.5
+    assert "tile_cache_gib" not in json.loads((tmp_path / "kept" / "config.json").read_text())
+
+
+def test_kept_tiles_count_in_the_memory_check():
+    """A tile cache larger than the machine is refused before any work, with what to lower;
+    on a small pool only the whole triangle (4·N² bytes) is ever kept, so it passes."""
+    from wilsonian.app.config import RunConfig
+
+    config = RunConfig(solver="topk", k=5, tile_cache_gib=1e9)
+    config.validate()
+    config.check_size(354)
+    with pytest.raises(WilsonianError, match="kept tiles.*--tile-cache-gib"):
+        config.check_size(3_000_000)
+    RunConfig(solver="topk", k=5).check_size(3_000_000)
+
+
 @pytest.mark.parametrize("extra, word", [
     (["--k", "10"], "--k"),
     (["--solver", "topk"], "--k"),
@@ -243,6 +272,10 @@ def test_run_topk_tolerance_and_extra_modes(tmp_path, capsys):
     (["--tol", "1e-12"], "--tol"),
     (["--solver", "topk", "--k", "5", "--tol", "0"], "--tol"),
     (["--solver", "topk", "--k", "5", "--extra-modes", "-1"], "--extra-modes"),
+    (["--tile-cache-gib", "1"], "--tile-cache-gib"),
+    (["--solver", "topk", "--k", "5", "--tile-cache-gib", "-1"], "--tile-cache-gib"),
+    (["--solver", "topk", "--k", "5", "--tile-cache-gib", "nan"], "--tile-cache-gib"),
+    (["--solver", "topk", "--k", "5", "--device", "cpu", "--tile-cache-gib", "1"], "--tile-cache-gib"),
 ])
 def test_large_pool_option_errors(tmp_path, capsys, extra, word):
     code, _, err = run_cli(["run", "--out", str(tmp_path / "o"), "--no-cache", *FAST, *extra], capsys)

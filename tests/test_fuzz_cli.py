@@ -97,6 +97,7 @@ RUN_OPTIONS = {
     "--k": st.one_of(st.integers(-3, 400).map(str), st.sampled_from(["1e9", "x"])),
     "--tol": NUMBERS,
     "--extra-modes": st.one_of(st.integers(-3, 400).map(str), st.sampled_from(["1e9"])),
+    "--tile-cache-gib": NUMBERS,
     "--device": st.sampled_from(["tpu", "cuda:7", ""]),
     "--scheduler": st.sampled_from(["tcp://127.0.0.1:1", "", "not a url"]),
     # tasks
@@ -121,7 +122,7 @@ RUN_VALUES = {
     "--ridge": ["1e-8,1e-2", "1e-8:1:5", "1e-8:1:0", "1e-4,-1", "1:1e-8:3", "1e-6,1e-6"],
 }
 RUN_FLAGS = ["--nongaussian", "--replace", "--no-replace", "--power-per-output"]
-RUN_ONLY = {"--solver", "--k", "--tol", "--extra-modes", "--device", "--scheduler", "--nongaussian",
+RUN_ONLY = {"--solver", "--k", "--tol", "--extra-modes", "--tile-cache-gib", "--device", "--scheduler", "--nongaussian",
             "--power-per-output"}
 SWEEP_GRIDS = st.sampled_from(["threshold=0.3,0.6", "ridge=1e-6,1e-2", "depth=1,2", "activation=relu,gelu",
                                "classes=8,9;0,1", "n-pool=80,120", "depth=1,x", "threshold=2", "colour=red",

@@ -206,3 +206,82 @@ def test_skipping_ritz_checks_between_restarts_changes_nothing(digits_pool, dens
     assert s.meta["all_converged"]
     assert np.allclose(s.eigenvalues, top100.eigenvalues, rtol=1e-11, atol=0)
     assert s.meta["iterations"] <= top100.meta["iterations"] + 3
+
+
+@pytest.mark.parametrize("spec", [KernelSpec(), KernelSpec(kind="ntk", activation="gelu", bias_var=0.1)],
+                         ids=["nngp-relu", "ntk-gelu"])
+def test_kept_tiles_give_the_same_products_and_are_not_recomputed(spec, monkeypatch):
+    """keep_bytes: the first pass keeps every tile that fits; later passes fill only the others,
+    and every product is bit for bit that of the operator that keeps nothing."""
+    import wilsonian.operators.tiled as tiled
+
+    rng = np.random.default_rng(3)
+    X = rng.standard_normal((301, 9))
+    V = rng.standard_normal((301, 4))
+    plain = KernelOperator(X, spec, tile=70)
+    expected = [plain(V), plain(V[:, :1])]
+    tile_bytes = [8 * (min(i0 + 70, 301) - i0) * (301 - i0) for i0 in range(0, 301, 70)]
+    fills = []
+    real_fill = tiled._fill_spans
+    monkeypatch.setattr(tiled, "_fill_spans", lambda tiles, i0, *a: (fills.append(i0), real_fill(tiles, i0, *a)))
+    # nothing, the first tile only, the first and the last (the second to fourth do not fit
+    # after the first; the last does), everything
+    budgets = [0, tile_bytes[0], tile_bytes[0] + tile_bytes[-1], sum(tile_bytes)]
+    kept_first = [[], [0], [0, 280], [0, 70, 140, 210, 280]]
+    for budget, kept in zip(budgets, kept_first):
+        op = KernelOperator(X, spec, tile=70, keep_bytes=budget)
+        fills.clear()
+        assert np.array_equal(op(V), expected[0])
+        assert fills == [0, 70, 140, 210, 280]
+        fills.clear()
+        assert np.array_equal(op(V[:, :1]), expected[1])
+        assert fills == [i0 for i0 in (0, 70, 140, 210, 280) if i0 not in kept]
+        assert op.kept_bytes == sum(b for i0, b in zip(range(0, 301, 70), tile_bytes) if i0 in kept)
+        assert op.kept_bytes == tiled.kept_tiles_bytes(301, budget, 70) <= budget
+        assert op.stats()["kept_tile_bytes"] == op.kept_bytes
+
+
+def test_kept_tiles_keep_the_topk_spectrum(digits_pool, dense, top100):
+    X, y = digits_pool
+    kept = topk_spectrum(X, y, dense[0], 100, tile=300, verify=True, keep_bytes=1e9)
+    assert np.array_equal(kept.eigenvalues, top100.eigenvalues)
+    assert np.array_equal(kept.target_coefficients, top100.target_coefficients)
+
+
+@pytest.mark.parametrize("bad", [-1, float("nan"), float("inf"), "lots", True, None])
+def test_keep_bytes_must_be_a_finite_size(bad):
+    with pytest.raises(WilsonianError, match="keep_bytes"):
+        KernelOperator(np.eye(4), KernelSpec(), keep_bytes=bad)
+
+
+def test_keep_bytes_is_the_numpy_backends_option():
+    from wilsonian.operators import kernel_operator
+
+    with pytest.raises(WilsonianError, match="numpy backend"):
+        kernel_operator(np.eye(4), KernelSpec(), backend="torch", keep_bytes=1e6)
+    assert kernel_operator(np.eye(4), KernelSpec(), keep_bytes=1e6).keep_bytes == 1e6
+
+
+
+def test_an_interrupted_pass_keeps_no_half_made_tile(monkeypatch):
+    import wilsonian.operators.tiled as tiled
+
+    rng = np.random.default_rng(5)
+    X, V = rng.standard_normal((200, 7)), rng.standard_normal((200, 2))
+    expected = KernelOperator(X, KernelSpec(), tile=64)(V)
+    op = KernelOperator(X, KernelSpec(), tile=64, keep_bytes=1e9)
+    real_fill = tiled._fill_spans
+
+    def failing_fill(tiles, i0, i1, spans, T, threads):
+        T[...] = np.nan                    # what a half-made tile could hold
+        if i0 == 64:
+            raise KeyboardInterrupt
+        real_fill(tiles, i0, i1, spans, T, threads)
+
+    monkeypatch.setattr(tiled, "_fill_spans", failing_fill)
+    with pytest.raises(KeyboardInterrupt):
+        op(V)
+    assert sorted(op._kept) == [0] and op.kept_bytes == op._kept[0].nbytes
+    monkeypatch.setattr(tiled, "_fill_spans", real_fill)
+    assert np.array_equal(op(V), expected)
+    assert sorted(op._kept) == [0, 64, 128, 192]

@@ -21,7 +21,7 @@ SOLVERS = ("dense", "topk", "dask")
 ARCHITECTURES = ("fc", "conv")
 DEVICES = ("cpu", "cuda")
 #: Options that say where and how loudly a run writes, not what it computes.
-LOCATION_OPTIONS = ("out", "cache_dir", "no_cache", "quiet")
+LOCATION_OPTIONS = ("out", "cache_dir", "no_cache", "quiet", "tile_cache_gib")
 #: Bounds on sizes: beyond them a run cannot finish on any machine this tool targets.
 MAX_TRIALS = 1_000_000
 MAX_ETA = 1_000_000
@@ -75,6 +75,7 @@ class RunConfig:
     extra_modes: int = 0
     scheduler: str | None = None
     device: str | None = None
+    tile_cache_gib: float = 0.0
 
     def validate(self) -> None:
         """Cheap checks of every option before any work is done."""
@@ -91,6 +92,13 @@ class RunConfig:
             raise WilsonianError(f"--tol must lie strictly between 0 and 1, got {self.tol}")
         if self.extra_modes < 0:
             raise WilsonianError(f"--extra-modes must be ≥ 0, got {self.extra_modes}")
+        if isinstance(self.tile_cache_gib, bool) or not (isinstance(self.tile_cache_gib, (int, float))
+                                                         and np.isfinite(self.tile_cache_gib)
+                                                         and self.tile_cache_gib >= 0):
+            raise WilsonianError(f"--tile-cache-gib must be a finite number ≥ 0, got {self.tile_cache_gib!r}")
+        if self.tile_cache_gib and (self.solver != "topk" or self.device is not None or self.kernel == "precomputed"):
+            raise WilsonianError("--tile-cache-gib goes with --solver topk on the numpy backend (no --device), "
+                                 "for a kernel computed from the inputs: it keeps kernel tiles between passes")
         if self.scheduler is not None and self.solver != "dask":
             raise WilsonianError("--scheduler goes with --solver dask")
         if self.device is not None:
@@ -188,8 +196,12 @@ class RunConfig:
             check_memory(matrices * 8.0 * n * n, f"the dense solver at N = {n:,}",
                          "use --solver topk --k K (memory O(N·K)) or a smaller --n-pool")
         else:
-            check_memory(8.0 * n * 4 * (self.k + self.extra_modes), f"the top-{self.k} solver at N = {n:,}",
-                         "lower --k")
+            from wilsonian.operators.tiled import kept_tiles_bytes
+
+            kept = kept_tiles_bytes(n, self.tile_cache_gib * 2.0**30)
+            check_memory(8.0 * n * 4 * (self.k + self.extra_modes) + kept, f"the top-{self.k} solver at N = {n:,}"
+                         + (f" with {kept / 2**30:.2f} GiB of kept tiles" if kept else ""),
+                         "lower --k" + (" or --tile-cache-gib" if kept else ""))
         if self.etas is not None:
             eta = max(self.etas)
             check_memory(3 * 8.0 * eta * eta, f"exact GP solves with η = {eta:,}", "lower --etas")
@@ -249,5 +261,6 @@ class RunConfig:
         return d
 
     def invocation(self) -> dict[str, Any]:
-        """Where and how loudly the run wrote (for ``run_info.json``)."""
+        """Where and how loudly the run wrote, and the memory it kept tiles in: what does not
+        change the numbers (for ``run_info.json``)."""
         return {key: getattr(self, key) for key in LOCATION_OPTIONS}

@@ -77,7 +77,7 @@ def open_operator(config: RunConfig, pool: Pool, cache: ArtifactCache) -> Iterat
 
                 client = stack.enter_context(dask_client(config.scheduler))
             operator = kernel_operator(pool.X, kernel, backend=config.backend, device=config.device or "cpu",
-                                       client=client)
+                                       client=client, keep_bytes=config.tile_cache_gib * 2.0**30)
             label = f"{_kernel_label(kernel)}, d = {pool.dim}"
         yield CachedOperator(operator, cache, quiet=config.quiet, label=f"{label} ({config.backend})",
                              cache_matrix=config.kernel != "precomputed")

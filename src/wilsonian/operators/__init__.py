@@ -26,14 +26,17 @@ BACKENDS = ("numpy", "torch", "dask")
 
 
 def kernel_operator(X: Any, kernel: Any, *, backend: str = "numpy", device: str = "cpu", client: Any = None,
-                    tile: int | None = None) -> KernelOperator:
+                    tile: int | None = None, keep_bytes: float = 0) -> KernelOperator:
     """The operator of ``kernel`` on the pool inputs ``X`` for a backend.
 
-    ``backend="numpy"`` (default): :class:`TiledOperator`; ``"torch"``: on ``device``;
-    ``"dask"``: products on the cluster of ``client`` (a ``distributed.Client``).
+    ``backend="numpy"`` (default): :class:`TiledOperator` (``keep_bytes`` of its tiles kept
+    between passes); ``"torch"``: on ``device``; ``"dask"``: products on the cluster of
+    ``client`` (a ``distributed.Client``).
     """
     if backend == "numpy":
-        return TiledOperator(X, kernel, tile=tile)
+        return TiledOperator(X, kernel, tile=tile, keep_bytes=keep_bytes)
+    if keep_bytes:
+        raise WilsonianError(f"keep_bytes is an option of the numpy backend's TiledOperator, not of {backend!r}")
     if backend == "torch":
         from wilsonian.operators.torch_device import TorchOperator
 

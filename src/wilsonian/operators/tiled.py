@@ -116,6 +116,30 @@ def _tile_spans(i0: int, i1: int, n: int) -> list:
     return [(i0, i1, 0), (i1, n, i1 - i0)]
 
 
+def check_keep_bytes(value: Any) -> float:
+    """A memory budget for kept tiles: a finite number of bytes ≥ 0."""
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        number = float("nan")
+    if isinstance(value, bool) or not np.isfinite(number) or number < 0:
+        raise WilsonianError(f"keep_bytes must be a finite number of bytes ≥ 0, got {value!r}.")
+    return number
+
+
+def kept_tiles_bytes(n: int, keep_bytes: float, tile: int | None = None) -> int:
+    """The bytes a :class:`TiledOperator` on N = ``n`` inputs keeps for ``keep_bytes``: every
+    whole tile that still fits, in the order of a pass (all of them: about 4·N² bytes, K's upper
+    triangle)."""
+    tile = tile_rows(n) if tile is None else min(n, tile)
+    kept = 0
+    for i0 in range(0, n, tile):
+        size = 8 * (min(i0 + tile, n) - i0) * (n - i0)
+        if kept + size <= keep_bytes:
+            kept += size
+    return kept
+
+
 class TiledOperator(KernelOperator):
     """V ↦ K V for K = kernel(X, X), in row tiles recomputed on the fly (never N × N).
 
@@ -127,6 +151,12 @@ class TiledOperator(KernelOperator):
     kernel : KernelSpec (or any kernel object, see :mod:`wilsonian.kernels`)
     tile : int, optional
         Rows per tile of ``matmul`` (default: about 2²⁴ kernel entries, 128 MiB, per tile).
+    keep_bytes : float, optional
+        Memory for kernel tiles kept between passes (default 0: every pass recomputes every
+        tile, memory O(N·b) plus one tile). The first pass keeps every tile that still fits
+        (:func:`kept_tiles_bytes`); later passes reuse them and compute only the rest. Kept
+        tiles are the same numbers, so the products do not change; with all of them (about
+        4·N² bytes, K's upper triangle, half the dense path's K) a pass costs only its products.
 
     Attributes
     ----------
@@ -134,18 +164,23 @@ class TiledOperator(KernelOperator):
         Number of products so far.
     kernel_seconds, product_seconds : float
         Wall time spent computing kernel tiles and multiplying them.
+    kept_bytes : int
+        Bytes of tiles kept so far.
     """
 
     backend = "numpy"
 
-    def __init__(self, X: Any, kernel: Any, *, tile: int | None = None):
+    def __init__(self, X: Any, kernel: Any, *, tile: int | None = None, keep_bytes: float = 0):
         self.kernel = check_kernel(kernel)
         self.X = as_inputs(X, "X", min_rows=2)
         super().__init__(self.X.shape[0])
         tile = check_tile(tile)
         self.tile = tile_rows(self.n) if tile is None else min(self.n, tile)
+        self.keep_bytes = check_keep_bytes(keep_bytes)
         self._key: dict[str, Any] | None = None
         self._tiles: Any = None
+        self._kept: dict[int, np.ndarray] = {}   # first row of a tile → the tile, kept between passes
+        self.kept_bytes = 0
 
     # aliases kept for the users of the former wilsonian.topk.KernelOperator
     @property
@@ -178,6 +213,9 @@ class TiledOperator(KernelOperator):
     def describe(self) -> dict[str, Any]:
         return {**super().describe(), "kernel": self.kernel.as_dict()}
 
+    def stats(self) -> dict[str, Any]:
+        return {**super().stats(), "kept_tile_bytes": self.kept_bytes}
+
     def matmul(self, V: np.ndarray) -> np.ndarray:
         V = self._check_block(V)
         n = self.n
@@ -185,13 +223,24 @@ class TiledOperator(KernelOperator):
             self._tiles = kernel_tiles(self.kernel, self.X)
         threads = blas_threads()
         out = np.zeros((n, V.shape[1]))
-        buffer = np.empty(min(self.tile, n) * n)
+        buffer = None
         for i0 in range(0, n, self.tile):
             i1 = min(i0 + self.tile, n)
             m = i1 - i0
             t0 = time.perf_counter()
-            T = buffer[: m * (n - i0)].reshape(m, n - i0)     # K[i0:i1, i0:N]: square, then rectangle
-            _fill_spans(self._tiles, i0, i1, _tile_spans(i0, i1, n), T, threads)
+            T = self._kept.get(i0)        # K[i0:i1, i0:N]: square, then rectangle
+            if T is None:
+                keep = self.kept_bytes + 8 * m * (n - i0) <= self.keep_bytes
+                if keep:
+                    T = np.empty((m, n - i0))
+                else:
+                    if buffer is None:
+                        buffer = np.empty(min(self.tile, n) * n)
+                    T = buffer[: m * (n - i0)].reshape(m, n - i0)
+                _fill_spans(self._tiles, i0, i1, _tile_spans(i0, i1, n), T, threads)
+                if keep:   # only once filled: an interrupted pass leaves no half-made tile
+                    self._kept[i0] = T
+                    self.kept_bytes += T.nbytes
             t1 = time.perf_counter()
             # BLAS's own threads for the products: their round-off depends on the thread count.
             out[i0:i1] += T[:, :m] @ V[i0:i1]

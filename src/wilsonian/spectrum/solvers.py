@@ -196,18 +196,20 @@ def spectrum_from_operator(operator, y: np.ndarray, solver: DenseSolver | Krylov
     return (solver or DenseSolver()).solve(operator, y, progress=progress)[0]
 
 
-def topk_spectrum(X: Any, y: Any, spec: Any, k: int, *, tile: int | None = None, progress: bool = False,
-                  matmul: Callable[[np.ndarray], np.ndarray] | None = None, **solver_options: Any) -> Spectrum:
+def topk_spectrum(X: Any, y: Any, spec: Any, k: int, *, tile: int | None = None, keep_bytes: float = 0,
+                  progress: bool = False, matmul: Callable[[np.ndarray], np.ndarray] | None = None,
+                  **solver_options: Any) -> Spectrum:
     """The top-k spectrum of K/N on the pool (X, y) for the kernel ``spec``, without storing K.
 
     ``solver_options`` are those of :class:`KrylovSolver` (``tol``, ``seed``, ``extra_modes``,
     ``n_vectors`` — by default all k —, ...). ``matmul``, if given, replaces the products of the
-    built-in :class:`~wilsonian.operators.TiledOperator` (``tile`` rows per tile): any callable
-    V ↦ K V. Returns a truncated :class:`Spectrum` (see :class:`KrylovSolver`).
+    built-in :class:`~wilsonian.operators.TiledOperator` (``tile`` rows per tile, up to
+    ``keep_bytes`` of them kept between passes): any callable V ↦ K V. Returns a truncated
+    :class:`Spectrum` (see :class:`KrylovSolver`).
     """
     from wilsonian.operators.tiled import TiledOperator
 
-    operator = TiledOperator(X, spec, tile=tile)
+    operator = TiledOperator(X, spec, tile=tile, keep_bytes=keep_bytes)
     solver_options.setdefault("n_vectors", None)
     solver = KrylovSolver(k, **solver_options)
     if matmul is None:
