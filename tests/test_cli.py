@@ -250,6 +250,14 @@ def test_run_topk_with_kept_tiles_writes_the_same_results(tmp_path, capsys):
     assert "tile_cache_gib" not in json.loads((tmp_path / "kept" / "config.json").read_text())
 
 
+def test_run_says_how_much_of_the_kernel_it_keeps():
+    from wilsonian.app.run import _kept_tiles_line
+
+    assert _kept_tiles_line(354, 1e9) == "kernel tiles kept between passes: 0.000934 of 0.000934 GiB"
+    assert "below one tile" in _kept_tiles_line(20_000, 2**20)
+    assert _kept_tiles_line(20_000, 2.0 * 2**30).startswith("kernel tiles kept between passes: 1.55 of 1.55 GiB")
+
+
 def test_kept_tiles_count_in_the_memory_check():
     """A tile cache larger than the machine is refused before any work, with what to lower;
     on a small pool only the whole triangle (4·N² bytes) is ever kept, so it passes."""
@@ -275,6 +283,7 @@ def test_kept_tiles_count_in_the_memory_check():
     (["--tile-cache-gib", "1"], "--tile-cache-gib"),
     (["--solver", "topk", "--k", "5", "--tile-cache-gib", "-1"], "--tile-cache-gib"),
     (["--solver", "topk", "--k", "5", "--tile-cache-gib", "nan"], "--tile-cache-gib"),
+    (["--solver", "topk", "--k", "5", "--tile-cache-gib", "1e300"], "--tile-cache-gib"),  # inf bytes
     (["--solver", "topk", "--k", "5", "--device", "cpu", "--tile-cache-gib", "1"], "--tile-cache-gib"),
 ])
 def test_large_pool_option_errors(tmp_path, capsys, extra, word):

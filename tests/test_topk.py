@@ -248,7 +248,7 @@ def test_kept_tiles_keep_the_topk_spectrum(digits_pool, dense, top100):
     assert np.array_equal(kept.target_coefficients, top100.target_coefficients)
 
 
-@pytest.mark.parametrize("bad", [-1, float("nan"), float("inf"), "lots", True, None])
+@pytest.mark.parametrize("bad", [-1, float("nan"), float("inf"), "lots", "1e6", True, None, [1]])
 def test_keep_bytes_must_be_a_finite_size(bad):
     with pytest.raises(WilsonianError, match="keep_bytes"):
         KernelOperator(np.eye(4), KernelSpec(), keep_bytes=bad)

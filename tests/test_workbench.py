@@ -177,3 +177,8 @@ def test_a_sweep_config_file_with_a_grid_table(tmp_path, capsys):
     config.write_text('n-pool = 300\n\n[grid]\nthreshold = ["low"]\n')
     code, _, err = run_cli(["sweep", "--config", config, "--quiet", "--no-cache", "--out", tmp_path / "p"], capsys)
     assert_one_line_error(code, err, "threshold", "low")
+    # kept tiles are run's: a sweep's parallel points would each keep their own
+    config.write_text('solver = "topk"\nk = 20\ntile_cache_gib = 0.5\n\n[grid]\nthreshold = [0.25, 0.75]\n')
+    code, _, err = run_cli(["sweep", "--config", config, "--quiet", "--no-cache", "--out", tmp_path / "q"], capsys)
+    assert_one_line_error(code, err, "tile_cache_gib", "sweep")
+    assert not (tmp_path / "q").exists()

@@ -172,9 +172,9 @@ def build_parser() -> argparse.ArgumentParser:
     big.add_argument("--extra-modes", type=int, default=0,
                      help="resolve this many modes beyond --k and keep --k (the last modes converge slowest)")
     big.add_argument("--tile-cache-gib", type=float, default=0.0,
-                     help="with --solver topk: keep up to this many GiB of kernel tiles between eigensolver passes, "
-                          "so that later passes recompute only the rest (same numbers; all of K's upper triangle "
-                          "is 4·N² bytes, 1.5 GiB at N = 20,000); default 0")
+                     help="with --solver topk: keep the kernel's whole row tiles that fit in this many GiB between "
+                          "eigensolver passes, so that later passes recompute only the rest (same numbers; every "
+                          "tile is about 4·N² bytes for large N, 1.55 GiB at N = 20,000); default 0")
     big.add_argument("--scheduler", help="Dask scheduler address for --solver dask (default: a local cluster)")
     big.add_argument("--device", help="cpu or cuda: kernels and the dense eigensystem with PyTorch")
 

@@ -93,7 +93,7 @@ class RunConfig:
         if self.extra_modes < 0:
             raise WilsonianError(f"--extra-modes must be ≥ 0, got {self.extra_modes}")
         if isinstance(self.tile_cache_gib, bool) or not (isinstance(self.tile_cache_gib, (int, float))
-                                                         and np.isfinite(self.tile_cache_gib)
+                                                         and np.isfinite(self.tile_cache_gib * 2.0**30)
                                                          and self.tile_cache_gib >= 0):
             raise WilsonianError(f"--tile-cache-gib must be a finite number ≥ 0, got {self.tile_cache_gib!r}")
         if self.tile_cache_gib and (self.solver != "topk" or self.device is not None or self.kernel == "precomputed"):

@@ -76,11 +76,25 @@ def open_operator(config: RunConfig, pool: Pool, cache: ArtifactCache) -> Iterat
                 from wilsonian.operators.dask_cluster import dask_client
 
                 client = stack.enter_context(dask_client(config.scheduler))
+            keep_bytes = config.tile_cache_gib * 2.0**30
             operator = kernel_operator(pool.X, kernel, backend=config.backend, device=config.device or "cpu",
-                                       client=client, keep_bytes=config.tile_cache_gib * 2.0**30)
+                                       client=client, keep_bytes=keep_bytes)
+            if keep_bytes:
+                say(config.quiet, _kept_tiles_line(pool.n, keep_bytes))
             label = f"{_kernel_label(kernel)}, d = {pool.dim}"
         yield CachedOperator(operator, cache, quiet=config.quiet, label=f"{label} ({config.backend})",
                              cache_matrix=config.kernel != "precomputed")
+
+
+def _kept_tiles_line(n: int, keep_bytes: float) -> str:
+    """What --tile-cache-gib will keep (whole tiles only: a budget below one keeps nothing)."""
+    from wilsonian.operators.tiled import kept_tiles_bytes
+
+    kept, every = kept_tiles_bytes(n, keep_bytes), kept_tiles_bytes(n, float("inf"))
+    line = f"kernel tiles kept between passes: {kept / 2**30:.3g} of {every / 2**30:.3g} GiB"
+    if kept == 0:
+        line += " (the budget is below one tile: every pass recomputes every tile)"
+    return line
 
 
 def _kernel_label(kernel) -> str:

@@ -181,6 +181,11 @@ class SweepResult:
 def sweep(base: RunConfig, grid: dict[str, Sequence], *, workers: int | None = None) -> SweepResult:
     """Run a grid: groups in parallel processes (at most the CPU count), each through the cache."""
     grid = dict(grid)
+    if base.tile_cache_gib:
+        # Points run in parallel processes, each of which would keep its own tiles: the
+        # memory check of one point would not hold for the sweep.
+        raise WilsonianError("tile_cache_gib is an option of wilsonian run, not of a sweep (its points run in "
+                             "parallel processes, each keeping its own tiles); drop it from the config file")
     if base.ridges is not None and "ridge" not in grid:  # --ridge a,b,c is a ridge axis
         grid["ridge"] = base.ridges
     grid = check_grid(grid)

@@ -21,6 +21,7 @@ multiplied by BLAS on its own threads, as before.
 
 from __future__ import annotations
 
+import numbers
 import time
 from typing import Any
 
@@ -117,11 +118,8 @@ def _tile_spans(i0: int, i1: int, n: int) -> list:
 
 
 def check_keep_bytes(value: Any) -> float:
-    """A memory budget for kept tiles: a finite number of bytes ≥ 0."""
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        number = float("nan")
+    """A memory budget for kept tiles: a finite real number of bytes ≥ 0 (not a string)."""
+    number = float(value) if isinstance(value, numbers.Real) else float("nan")
     if isinstance(value, bool) or not np.isfinite(number) or number < 0:
         raise WilsonianError(f"keep_bytes must be a finite number of bytes ≥ 0, got {value!r}.")
     return number
