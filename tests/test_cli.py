@@ -258,6 +258,21 @@ def test_run_says_how_much_of_the_kernel_it_keeps():
     assert _kept_tiles_line(20_000, 2.0 * 2**30).startswith("kernel tiles kept between passes: 1.55 of 1.55 GiB")
 
 
+def test_a_large_topk_run_hints_at_the_tile_cache_when_it_fits(monkeypatch):
+    import wilsonian._validation as validation
+    from wilsonian.app.run import _tile_cache_hint
+    from wilsonian.operators.tiled import kept_tiles_bytes
+
+    monkeypatch.setattr(validation, "physical_memory", lambda: 24 * 2**30)
+    assert _tile_cache_hint(354) is None and _tile_cache_hint(6000) is None   # seconds at most
+    hint = _tile_cache_hint(20_000)
+    assert hint.startswith("hint: --tile-cache-gib 1.56 would keep every kernel tile (1.55 GiB)")
+    assert kept_tiles_bytes(20_000, 1.56 * 2**30) == kept_tiles_bytes(20_000, float("inf"))  # the value suffices
+    assert _tile_cache_hint(60_000) is None          # 13.5 GiB: more than a quarter of 24 GiB
+    monkeypatch.setattr(validation, "physical_memory", lambda: None)
+    assert _tile_cache_hint(20_000) is None
+
+
 def test_kept_tiles_count_in_the_memory_check():
     """A tile cache larger than the machine is refused before any work, with what to lower;
     on a small pool only the whole triangle (4·N² bytes) is ever kept, so it passes."""

@@ -9,6 +9,7 @@ same whatever they are.
 from __future__ import annotations
 
 import contextlib
+import math
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -81,6 +82,10 @@ def open_operator(config: RunConfig, pool: Pool, cache: ArtifactCache) -> Iterat
                                        client=client, keep_bytes=keep_bytes)
             if keep_bytes:
                 say(config.quiet, _kept_tiles_line(pool.n, keep_bytes))
+            elif config.backend == "numpy" and config.solver == "topk":
+                hint = _tile_cache_hint(pool.n)
+                if hint:
+                    say(config.quiet, hint)
             label = f"{_kernel_label(kernel)}, d = {pool.dim}"
         yield CachedOperator(operator, cache, quiet=config.quiet, label=f"{label} ({config.backend})",
                              cache_matrix=config.kernel != "precomputed")
@@ -95,6 +100,24 @@ def _kept_tiles_line(n: int, keep_bytes: float) -> str:
     if kept == 0:
         line += " (the budget is below one tile: every pass recomputes every tile)"
     return line
+
+
+_HINT_BYTES = 2**28
+
+
+def _tile_cache_hint(n: int) -> str | None:
+    """A hint for a top-k run that recomputes every tile though all of them would fit in a
+    quarter of the machine's memory, on pools where that costs seconds (every tile at least
+    ``_HINT_BYTES``: N ≳ 8,000; the kernel is about half of a pass at d = 784)."""
+    from wilsonian._validation import physical_memory
+    from wilsonian.operators.tiled import kept_tiles_bytes
+
+    every, total = kept_tiles_bytes(n, float("inf")), physical_memory()
+    if total is None or every < _HINT_BYTES or every > total / 4:
+        return None
+    gib = math.ceil(every / 2**30 * 100) / 100
+    return (f"hint: --tile-cache-gib {gib:g} would keep every kernel tile ({every / 2**30:.3g} GiB) "
+            "so that later eigensolver passes do not recompute them (same numbers)")
 
 
 def _kernel_label(kernel) -> str:
