@@ -274,9 +274,9 @@ def _all_actions(parser: argparse.ArgumentParser):
 
 def _figure_formats(args: argparse.Namespace) -> tuple[str, ...]:
     """The checked ``--figure-formats`` (Matplotlib not imported)."""
-    from wilsonian.plots.formats import COMMAND_FORMATS, check_formats
+    from wilsonian.plots.formats import command_formats
 
-    return check_formats(COMMAND_FORMATS if args.figure_formats is None else args.figure_formats)
+    return command_formats(args.figure_formats)
 
 
 def _run(args: argparse.Namespace) -> int:

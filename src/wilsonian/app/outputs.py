@@ -233,10 +233,9 @@ def write_outputs(result, out_dir: str | Path, *, figures: bool = True, figure_f
         write_json(staging / "run_info.json", result.info)
         (staging / "learning_curve.csv").write_text(learning_curve_csv(result.results))
         if figures:
-            from wilsonian.plots import COMMAND_FORMATS, run_figures
+            from wilsonian.plots import command_formats, run_figures
 
-            run_figures(result, staging / "figures",
-                        formats=COMMAND_FORMATS if figure_formats is None else figure_formats)
+            run_figures(result, staging / "figures", formats=command_formats(figure_formats))
         from wilsonian.app.report import run_report
 
         (staging / "report.html").write_text(run_report(result, staging / "figures"), encoding="utf-8")

@@ -298,9 +298,9 @@ def write(reproduction: Reproduction, out: str | Path, guards=(), *, figure_form
 
     ``figure_formats``: "png", "pdf" or both (default PNG only).
     """
-    from wilsonian.plots import COMMAND_FORMATS, check_formats, save_figures
+    from wilsonian.plots import command_formats, save_figures
 
-    formats = check_formats(COMMAND_FORMATS if figure_formats is None else figure_formats)
+    formats = command_formats(figure_formats)
     with staged_output(out, guards) as staging:
         write_json(staging / reproduction.record_name, reproduction.record)
         write_json(staging / "config.json", reproduction.configs)

@@ -235,9 +235,9 @@ def write(result: SweepResult, base: RunConfig, out, guards=(), *, figure_format
     import io
 
     from wilsonian.app.outputs import staged_output, write_json
-    from wilsonian.plots import COMMAND_FORMATS, save_figure, sweep_flow_figure, sweep_ratio_figure
+    from wilsonian.plots import command_formats, save_figures, sweep_flow_figure, sweep_ratio_figure
 
-    formats = COMMAND_FORMATS if figure_formats is None else figure_formats
+    formats = command_formats(figure_formats)
 
     table = result.tidy()
     with staged_output(out, guards) as staging:
@@ -250,10 +250,9 @@ def write(result: SweepResult, base: RunConfig, out, guards=(), *, figure_format
         write_json(staging / "sweep.json", {"grid": result.grid, "rows": result.rows, "groups": result.groups})
         write_json(staging / "config.json", {**base.as_dict(), "grid": result.grid})
         title = ", ".join(f"{k.replace('_', ' ')} × {len(v)}" for k, v in result.grid.items())
-        save_figure(sweep_ratio_figure(result.rows, title=f"theory / data over the grid ({title})"),
-                    staging / "figures" / "sweep_ratios", formats=formats)
-        save_figure(sweep_flow_figure(result.rows, title="renormalized ridge and κ over the grid"),
-                    staging / "figures" / "sweep_flow", formats=formats)
+        save_figures({"sweep_ratios": sweep_ratio_figure(result.rows, title=f"theory / data over the grid ({title})"),
+                      "sweep_flow": sweep_flow_figure(result.rows, title="renormalized ridge and κ over the grid")},
+                     formats=formats, directory=staging / "figures")
 
 
 def _cell(value: Any) -> str:

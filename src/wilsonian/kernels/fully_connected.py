@@ -388,7 +388,7 @@ class KernelTiles:
         on_diagonal = self._starts_on_diagonal(i0, i1, j0, j1)
         view = T[:, c0:c0 + n]
         if product:
-            np.matmul(self.X1s[i0:i1], self.X2s[j0:j1].T, out=view)  # BLAS writes straight into T
+            self.product(i0, i1, j0, j1, view)  # BLAS writes straight into T
         # Quadrature's sums depend on the slice shape at round-off: its slices keep the rows
         # they always had (from the matrix width, not the tile's).
         width = n if self.fused or self.act.closed_form else self.shape[1]

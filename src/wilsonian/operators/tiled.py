@@ -125,17 +125,23 @@ def check_keep_bytes(value: Any) -> float:
     return number
 
 
-def kept_tiles_bytes(n: int, keep_bytes: float, tile: int | None = None) -> int:
-    """The bytes a :class:`TiledOperator` on N = ``n`` inputs keeps for ``keep_bytes``: every
-    whole tile that still fits, in the order of a pass (all of them: about 4·N² bytes, K's upper
-    triangle)."""
-    tile = tile_rows(n) if tile is None else min(n, tile)
-    kept = 0
+def _kept_tiles(n: int, keep_bytes: float, tile: int) -> dict[int, int]:
+    """First row → bytes of each tile K[i0:i1, i0:N] a :class:`TiledOperator` keeps for
+    ``keep_bytes``: every whole tile that still fits, in the order of a pass."""
+    kept: dict[int, int] = {}
+    total = 0
     for i0 in range(0, n, tile):
         size = 8 * (min(i0 + tile, n) - i0) * (n - i0)
-        if kept + size <= keep_bytes:
-            kept += size
+        if total + size <= keep_bytes:
+            kept[i0] = size
+            total += size
     return kept
+
+
+def kept_tiles_bytes(n: int, keep_bytes: float, tile: int | None = None) -> int:
+    """The bytes a :class:`TiledOperator` on N = ``n`` inputs keeps for ``keep_bytes`` (all of
+    its tiles: about 4·N² bytes for large N, K's upper triangle in whole row tiles)."""
+    return sum(_kept_tiles(n, keep_bytes, tile_rows(n) if tile is None else min(n, tile)).values())
 
 
 class TiledOperator(KernelOperator):
@@ -154,7 +160,8 @@ class TiledOperator(KernelOperator):
         tile, memory O(N·b) plus one tile). The first pass keeps every tile that still fits
         (:func:`kept_tiles_bytes`); later passes reuse them and compute only the rest. Kept
         tiles are the same numbers, so the products do not change; with all of them (about
-        4·N² bytes, K's upper triangle, half the dense path's K) a pass costs only its products.
+        4·N² bytes for large N, K's upper triangle, half the dense path's K; 8·N² when K is one
+        tile) a pass costs only its products.
 
     Attributes
     ----------
@@ -177,8 +184,8 @@ class TiledOperator(KernelOperator):
         self.keep_bytes = check_keep_bytes(keep_bytes)
         self._key: dict[str, Any] | None = None
         self._tiles: Any = None
-        self._kept: dict[int, np.ndarray] = {}   # first row of a tile → the tile, kept between passes
-        self.kept_bytes = 0
+        self._to_keep = _kept_tiles(self.n, self.keep_bytes, self.tile)   # first rows of the tiles to keep
+        self._kept: dict[int, np.ndarray] = {}   # first row of a tile → the tile, once filled
 
     # aliases kept for the users of the former wilsonian.topk.KernelOperator
     @property
@@ -211,6 +218,11 @@ class TiledOperator(KernelOperator):
     def describe(self) -> dict[str, Any]:
         return {**super().describe(), "kernel": self.kernel.as_dict()}
 
+    @property
+    def kept_bytes(self) -> int:
+        """Bytes of kernel tiles kept so far (at most ``keep_bytes``)."""
+        return sum(T.nbytes for T in self._kept.values())
+
     def stats(self) -> dict[str, Any]:
         return {**super().stats(), "kept_tile_bytes": self.kept_bytes}
 
@@ -228,7 +240,7 @@ class TiledOperator(KernelOperator):
             t0 = time.perf_counter()
             T = self._kept.get(i0)        # K[i0:i1, i0:N]: square, then rectangle
             if T is None:
-                keep = self.kept_bytes + 8 * m * (n - i0) <= self.keep_bytes
+                keep = i0 in self._to_keep
                 if keep:
                     T = np.empty((m, n - i0))
                 else:
@@ -238,7 +250,6 @@ class TiledOperator(KernelOperator):
                 _fill_spans(self._tiles, i0, i1, _tile_spans(i0, i1, n), T, threads)
                 if keep:   # only once filled: an interrupted pass leaves no half-made tile
                     self._kept[i0] = T
-                    self.kept_bytes += T.nbytes
             t1 = time.perf_counter()
             # BLAS's own threads for the products: their round-off depends on the thread count.
             out[i0:i1] += T[:, :m] @ V[i0:i1]

@@ -28,6 +28,7 @@ _EXPORTS = {
     "FORMATS": "wilsonian.plots.formats",
     "THEORY_STYLE": "wilsonian.plots.core",
     "check_formats": "wilsonian.plots.formats",
+    "command_formats": "wilsonian.plots.formats",
     "figure": "wilsonian.plots.core",
     "fixed_margins": "wilsonian.plots.core",
     "save_figure": "wilsonian.plots.core",

@@ -10,7 +10,7 @@ from typing import Iterable
 
 from wilsonian.errors import WilsonianError
 
-__all__ = ["COMMAND_FORMATS", "FORMATS", "check_formats"]
+__all__ = ["COMMAND_FORMATS", "FORMATS", "check_formats", "command_formats"]
 
 #: Formats :func:`wilsonian.plots.save_figure` writes unless told otherwise, and every
 #: format it knows.
@@ -43,3 +43,8 @@ def check_formats(formats: str | Iterable[str]) -> tuple[str, ...]:
     if not chosen:
         raise WilsonianError(f"no figure format given; choose from {', '.join(FORMATS)}, e.g. png,pdf")
     return tuple(chosen)
+
+
+def command_formats(formats: str | Iterable[str] | None = None) -> tuple[str, ...]:
+    """The formats a command writes: ``formats`` checked, or :data:`COMMAND_FORMATS` when None."""
+    return check_formats(COMMAND_FORMATS if formats is None else formats)
