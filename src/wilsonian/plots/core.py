@@ -57,6 +57,7 @@ class _NotebookFigure(Figure):
 
 
 _SUPERSCRIPT = str.maketrans("0123456789-", "⁰¹²³⁴⁵⁶⁷⁸⁹⁻")
+_SUBSCRIPT = str.maketrans("0123456789-", "₀₁₂₃₄₅₆₇₈₉₋")
 _MATHDEFAULT = re.compile(r"\$\\mathdefault\{(.*)\}\$")
 _EXPONENT = re.compile(r"\^\{(-?\d+)\}")
 
@@ -76,6 +77,15 @@ class PlainLogFormatter(LogFormatterSciNotation):
             return label
         text = _EXPONENT.sub(lambda m: m.group(1).translate(_SUPERSCRIPT), match.group(1))
         return text.replace(r"\times", "×").replace("-", "\N{MINUS SIGN}")
+
+
+def subscript(value: object) -> str:
+    """``value`` in Unicode subscript digits (``"φ" + subscript(12)`` is φ₁₂).
+
+    The figures write their labels as plain text, not mathtext: Matplotlib's mathtext parser
+    costs ~0.1 s to set up and ~0.01 s per label, half the drawing time of the toy figure.
+    """
+    return str(value).translate(_SUBSCRIPT)
 
 
 def plain_log_labels(fig: Figure) -> None:

@@ -13,7 +13,7 @@ import numpy as np
 from wilsonian.errors import WilsonianError
 from wilsonian.mode_stats import ModeStatistics, _as_modes, _as_pairs, _as_phi, _check_finite, mode_statistics
 from wilsonian.plots.core import figure as _figure
-from wilsonian.plots.core import fixed_margins, light_log_ticks
+from wilsonian.plots.core import fixed_margins, light_log_ticks, subscript
 
 
 def _gauss_pdf(x: np.ndarray, mean: float, std: float) -> np.ndarray:
@@ -114,8 +114,8 @@ def joint_pairs_figure(
             )
         joint.set_xlim(x_range)
         joint.set_ylim(y_range)
-        joint.set_xlabel(rf"$\phi_{{{k1}}}$")
-        joint.set_ylabel(rf"$\phi_{{{k2}}}$")
+        joint.set_xlabel(f"φ{subscript(k1)}")
+        joint.set_ylabel(f"φ{subscript(k2)}")
         joint.legend(loc="upper right", fontsize="x-small")
 
         for axis, values, value_range, orientation in (
@@ -131,7 +131,7 @@ def joint_pairs_figure(
             else:
                 axis.plot(pdf, grid_values, color="tab:red", linewidth=1.2)
                 axis.tick_params(labelleft=False)
-        top.set_title(rf"modes $k = {k1}, {k2}$", fontsize="medium")
+        top.set_title(f"modes k = {k1}, {k2}", fontsize="medium")
     if title:
         figure.suptitle(title)
     return figure
@@ -188,7 +188,7 @@ def gauss_vs_cauchy_figure(stats: ModeStatistics, *, title: str | None = None):
     # Excess kurtosis is ≥ −2 for every law: no need for the negative decades.
     axes[2].set_ylim(-2.5, max(10.0, 2.0 * float(np.max(stats.excess_kurtosis))))
     axes[2].set_ylabel("excess kurtosis")
-    axes[2].set_xlabel("mode index $k$")
+    axes[2].set_xlabel("mode index k")
     axes[2].set_xscale("log")
     light_log_ticks(axes[2])
     if title:
@@ -254,10 +254,10 @@ def marginals_figure(
             color="tab:green", linewidth=1.2, linestyle="--", label="Cauchy MLE",
         )
         axis.set_title(
-            rf"$k = {label}$, $\Delta\ell = {stats.loglik_difference[index]:+.3f}$",
+            f"k = {label}, Δℓ = {stats.loglik_difference[index]:+.3f}",
             fontsize="medium",
         )
-        axis.set_xlabel(rf"$\phi_{{{label}}}$")
+        axis.set_xlabel(f"φ{subscript(label)}")
     for axis in axes[labels.size :]:
         axis.set_visible(False)
     axes[0].legend(fontsize="x-small")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from wilsonian.errors import WilsonianError
-from wilsonian.plots.core import figure, fixed_margins
+from wilsonian.plots.core import figure, fixed_margins, subscript
 from wilsonian.toy import conditional_slope, reweighted_slope
 
 #: Colours of the λ_> series in :func:`plot_toy`; green is the standard theory's.
@@ -57,12 +57,12 @@ def toy_figure(results: dict):
         )
         (line,) = left.plot(fine, float(entry["theory_slope"]) * fine, "--", color=color)
         handles.append((points, line))
-        labels.append(f"$\\lambda_>={lam:g}$")
-    left.set_xlabel("$x$")
-    left.set_ylabel(r"average predictor $\bar f(x)$ (± SE)")
+        labels.append(f"λ_> = {lam:g}")
+    left.set_xlabel("x")
+    left.set_ylabel("average predictor ⟨f(x)⟩ (± SE)")
     left.set_title(
-        f"target He$_{{{params['degree']}}}$, n={params['n']}, "
-        f"$\\sigma^2$={params['ridge']:g}, m={int(params.get('trials', 0)):,} trials",
+        f"target He{subscript(params['degree'])}, n={params['n']}, "
+        f"σ²={params['ridge']:g}, m={int(params.get('trials', 0)):,} trials",
         fontsize=10,
     )
     # The predictors are lines through the origin: the legend goes in an empty quadrant, one
@@ -78,7 +78,7 @@ def toy_figure(results: dict):
     dense = np.linspace(0.0, max(float(lams.max()), 0.1) * 1.05, 60)
     theory = [reweighted_slope(lambda_high=v, **theory_params) for v in dense]
     right.axhline(0.0, color="tab:green", lw=2, label="standard theory")
-    right.plot(dense, theory, "--", color="k", label="reweighting theory $s(\\lambda_>)$")
+    right.plot(dense, theory, "--", color="k", label="reweighting theory s(λ_>)")
     if theory_params["ridge"] > dense[-1]:  # the quadratic B model needs σ² > λ_>
         leading = [conditional_slope(lambda_high=v, ridge_degree=2, target_degree=max(3, params["degree"]),
                                      **theory_params) for v in dense]
@@ -87,7 +87,7 @@ def toy_figure(results: dict):
     right.errorbar(
         lams, [float(e["mc_slope"]) for e in entries],
         yerr=[float(e["mc_slope_se"]) for e in entries], fmt="o", color="tab:red", capsize=3,
-        label=r"Monte Carlo slope $\bar c_1$ ± SE",
+        label="Monte Carlo slope ⟨c₁⟩ ± SE",
     )
     if all("cv_slope" in e for e in entries):
         right.errorbar(
@@ -95,8 +95,8 @@ def toy_figure(results: dict):
             yerr=[float(e["cv_slope_se"]) for e in entries], fmt="s", mfc="none", ms=5,
             color="tab:blue", capsize=3, label="same, control-variate estimate ± SE",
         )
-    right.set_xlabel(r"$\lambda_>$")
-    right.set_ylabel(r"slope of $\bar f(x)$ (coefficient of $x$)")
+    right.set_xlabel("λ_>")
+    right.set_ylabel("slope of ⟨f(x)⟩ (coefficient of x)")
     right.legend(fontsize=8)
 
     return fig
