@@ -25,7 +25,6 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from tqdm.auto import tqdm
 
 from wilsonian.data.catalog import CIFAR10_NAMES
 from wilsonian.data.raw import RawData, check_split, require_dir
@@ -254,7 +253,11 @@ def load_cifar10_split(
         "all": CIFAR10_TRAIN_BATCHES + CIFAR10_TEST_BATCHES,
     }[split]
     images_parts, labels_parts, files = [], [], []
-    for name in tqdm(batches, desc="reading cifar10", disable=not progress, leave=False):
+    if progress:  # tqdm costs ~45 ms to import: only when a bar is shown
+        from tqdm.auto import tqdm
+
+        batches = tqdm(batches, desc="reading cifar10", leave=False)
+    for name in batches:
         images, labels = read_cifar10_batch(directory / name)
         images_parts.append(images)
         labels_parts.append(labels)

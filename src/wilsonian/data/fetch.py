@@ -54,8 +54,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Mapping
 
-from tqdm.auto import tqdm
-
 from wilsonian.atomic import atomic_path, remove_stale_temporaries
 from wilsonian.data.archive import CIFAR10_MEMBERS, extract_cifar10
 from wilsonian.errors import WilsonianError, file_error, one_line
@@ -287,6 +285,8 @@ def _download(
                     f"{url} announces {total} bytes, more than the {limit} bytes of "
                     f"{dest.name}; nothing was kept, use another mirror."
                 )
+            from tqdm.auto import tqdm  # ~45 ms to import: paid by a download only
+
             with tqdm(total=total, unit="B", unit_scale=True, desc=dest.name,
                       disable=not progress, leave=False) as bar:
                 while True:
