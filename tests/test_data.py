@@ -407,6 +407,38 @@ def test_digits_pool_matches_sklearn():
     assert default.n == np.count_nonzero(bunch.target >= 8)
 
 
+def test_digits_are_read_from_sklearns_file_without_importing_it(monkeypatch, tmp_path):
+    import importlib.machinery
+    import subprocess
+    import sys
+
+    from sklearn.datasets import load_digits
+
+    from wilsonian.data import sources
+
+    bunch = load_digits()
+    images, labels = sources._read_digits()
+    assert images.dtype == np.float64 and labels.dtype == np.int64 and images.shape == (1797, 8, 8)
+    np.testing.assert_array_equal(images, bunch.images)
+    np.testing.assert_array_equal(labels, bunch.target)
+    code = ("import sys\nfrom wilsonian.data import build_pool\npool = build_pool('digits')\n"
+            "assert pool.n == 354 and 'sklearn' not in sys.modules, sorted(sys.modules)\n")
+    subprocess.run([sys.executable, "-c", code], check=True)
+
+    # A package whose file is missing, or not the digits table, falls back to load_digits.
+    (tmp_path / "datasets" / "data").mkdir(parents=True)
+    (tmp_path / "datasets" / "data" / "digits.csv.gz").write_bytes(b"not gzip")
+    fake = importlib.machinery.ModuleSpec("sklearn", None, is_package=True)
+    fake.submodule_search_locations = [str(tmp_path / "nowhere"), str(tmp_path)]
+    monkeypatch.setattr(sources.importlib.util, "find_spec", lambda name: fake)
+    images, labels = sources._read_digits()
+    np.testing.assert_array_equal(images, bunch.images)
+    np.testing.assert_array_equal(labels, bunch.target)
+    monkeypatch.setattr(sources.importlib.util, "find_spec", lambda name: None)
+    with pytest.raises(WilsonianError, match="pip install scikit-learn"):
+        sources.load_digits_split()
+
+
 def test_digits_has_no_test_split():
     with pytest.raises(WilsonianError, match="no test split"):
         build_pool("digits", split="test")
