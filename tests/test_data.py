@@ -434,6 +434,20 @@ def test_digits_are_read_from_sklearns_file_without_importing_it(monkeypatch, tm
     images, labels = sources._read_digits()
     np.testing.assert_array_equal(images, bunch.images)
     np.testing.assert_array_equal(labels, bunch.target)
+    # Tables that are not the digits' (a pixel out of 0..16, NaN, a label of 10, empty) are refused.
+    import gzip
+
+    good = "\n".join(",".join(str(v) for v in [*row, label])
+                     for row, label in zip(bunch.data.astype(int), bunch.target))
+    target = tmp_path / "datasets" / "data" / "digits.csv.gz"
+    for text in (good, good.replace("0", "17", 1), good.replace("0", "nan", 1),
+                 good[: good.rindex(",")] + ",10", ""):
+        target.write_bytes(gzip.compress(text.encode()))
+        table = sources._digits_table(target)
+        assert (table is not None) == (text is good)
+    monkeypatch.setattr("sklearn.datasets.load_digits", lambda: [][0])  # a damaged installation
+    with pytest.raises(WilsonianError, match="reinstall scikit-learn"):
+        sources._read_digits()
     monkeypatch.setattr(sources.importlib.util, "find_spec", lambda name: None)
     with pytest.raises(WilsonianError, match="pip install scikit-learn"):
         sources.load_digits_split()

@@ -411,10 +411,11 @@ class _LineTrackingStream:
 def _end_progress_lines() -> None:
     """Close any progress bar still on stderr and end its line, so that an error that
     interrupted it starts a line of its own."""
-    from tqdm import tqdm
+    if "tqdm" in sys.modules:  # no bar was ever shown otherwise (and tqdm costs ~45 ms to import)
+        from tqdm import tqdm
 
-    for bar in list(getattr(tqdm, "_instances", ())):
-        bar.close()
+        for bar in list(getattr(tqdm, "_instances", ())):
+            bar.close()
     if not getattr(sys.stderr, "at_line_start", True):
         sys.stderr.write("\n")
 

@@ -6,6 +6,7 @@ import gzip
 import importlib.util
 import math
 import os
+import warnings
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -52,7 +53,6 @@ def load_digits_split(split: str = "train") -> RawData:
     )
 
 
-
 #: The shape of scikit-learn's ``datasets/data/digits.csv.gz``: 1,797 rows of 64 pixels and the label.
 _DIGITS_SHAPE = (1797, 65)
 
@@ -63,27 +63,44 @@ def _read_digits() -> tuple[np.ndarray, np.ndarray]:
     Importing scikit-learn costs ~0.7 s, a quarter of the default ``wilsonian run``, while
     reading its file takes ~0.02 s: the file is read from the installed package without
     importing it (``find_spec`` of a top-level package runs none of its code), the way
-    ``load_digits`` reads it (a gzipped CSV, label last). A file that is missing or not of that
-    form falls back to ``load_digits`` itself; the tests check both give the same arrays.
+    ``load_digits`` reads it (a gzipped CSV, label last). A file that is missing or not that
+    table (:func:`_digits_table`) falls back to ``load_digits`` itself; the tests check both
+    give the same arrays.
     """
     spec = importlib.util.find_spec("sklearn")
     if spec is None:
         raise WilsonianError("the digits data set comes with scikit-learn, which is not installed: "
                              "pip install scikit-learn")
     for location in spec.submodule_search_locations or ():
-        path = Path(location) / "datasets" / "data" / "digits.csv.gz"
-        try:
-            with gzip.open(path, "rt") as handle:
-                table = np.loadtxt(handle, delimiter=",")
-        except (OSError, ValueError, EOFError):
-            continue
-        labels = table[:, -1] if table.shape == _DIGITS_SHAPE else None
-        if labels is not None and np.array_equal(labels, np.round(labels)) and 0 <= labels.min() <= labels.max() <= 9:
-            return np.ascontiguousarray(table[:, :-1]).reshape(-1, 8, 8), labels.astype(np.int64)
+        table = _digits_table(Path(location) / "datasets" / "data" / "digits.csv.gz")
+        if table is not None:
+            return np.ascontiguousarray(table[:, :-1]).reshape(-1, 8, 8), table[:, -1].astype(np.int64)
     from sklearn.datasets import load_digits
 
-    bunch = load_digits()
+    try:
+        bunch = load_digits()
+    except Exception as exc:  # the file is damaged: load_digits fails in its own ways
+        raise WilsonianError(f"cannot read scikit-learn's digits ({one_line(exc)}); "
+                             "reinstall scikit-learn") from exc
     return np.asarray(bunch.images, dtype=np.float64), np.asarray(bunch.target, dtype=np.int64)
+
+
+def _digits_table(path: Path) -> np.ndarray | None:
+    """The table in ``path`` if it is the digits': 1,797 rows of 64 pixels in 0..16 and a label
+    in 0..9, all integers; None if it is missing, unreadable or anything else."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # NumPy warns about an empty file: None below
+            with gzip.open(path, "rt") as handle:
+                table = np.loadtxt(handle, delimiter=",", ndmin=2)
+    except (OSError, ValueError, EOFError):
+        return None
+    if table.shape != _DIGITS_SHAPE or not np.array_equal(table, np.round(table)):
+        return None
+    pixels, labels = table[:, :-1], table[:, -1]
+    if pixels.min() < 0 or pixels.max() > 16 or labels.min() < 0 or labels.max() > 9:
+        return None
+    return table
 
 
 _NPZ_KEYS = ("X", "y")

@@ -88,6 +88,11 @@ def subscript(value: object) -> str:
     return str(value).translate(_SUBSCRIPT)
 
 
+def signed(value: float, spec: str = "g") -> str:
+    """``format(value, spec)`` with a true minus sign (−0.381, not -0.381), as tick labels have."""
+    return format(value, spec).replace("-", "\N{MINUS SIGN}")
+
+
 def plain_log_labels(fig: Figure) -> None:
     """Give every log (or symlog) axis of ``fig`` that has Matplotlib's default tick labels
     :class:`PlainLogFormatter` labels (the same labels, as plain text)."""

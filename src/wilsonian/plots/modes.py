@@ -13,7 +13,7 @@ import numpy as np
 from wilsonian.errors import WilsonianError
 from wilsonian.mode_stats import ModeStatistics, _as_modes, _as_pairs, _as_phi, _check_finite, mode_statistics
 from wilsonian.plots.core import figure as _figure
-from wilsonian.plots.core import fixed_margins, light_log_ticks, subscript
+from wilsonian.plots.core import fixed_margins, light_log_ticks, signed, subscript
 
 
 def _gauss_pdf(x: np.ndarray, mean: float, std: float) -> np.ndarray:
@@ -254,7 +254,7 @@ def marginals_figure(
             color="tab:green", linewidth=1.2, linestyle="--", label="Cauchy MLE",
         )
         axis.set_title(
-            f"k = {label}, Δℓ = {stats.loglik_difference[index]:+.3f}",
+            f"k = {label}, Δℓ = {signed(stats.loglik_difference[index], '+.3f')}",
             fontsize="medium",
         )
         axis.set_xlabel(f"φ{subscript(label)}")

@@ -59,7 +59,7 @@ def toy_figure(results: dict):
         handles.append((points, line))
         labels.append(f"λ_> = {lam:g}")
     left.set_xlabel("x")
-    left.set_ylabel("average predictor ⟨f(x)⟩ (± SE)")
+    left.set_ylabel("average predictor f\u0304(x) (± SE)")  # f̄: combining macron
     left.set_title(
         f"target He{subscript(params['degree'])}, n={params['n']}, "
         f"σ²={params['ridge']:g}, m={int(params.get('trials', 0)):,} trials",
@@ -87,7 +87,7 @@ def toy_figure(results: dict):
     right.errorbar(
         lams, [float(e["mc_slope"]) for e in entries],
         yerr=[float(e["mc_slope_se"]) for e in entries], fmt="o", color="tab:red", capsize=3,
-        label="Monte Carlo slope ⟨c₁⟩ ± SE",
+        label="Monte Carlo slope c\u0304₁ ± SE",
     )
     if all("cv_slope" in e for e in entries):
         right.errorbar(
@@ -96,7 +96,7 @@ def toy_figure(results: dict):
             color="tab:blue", capsize=3, label="same, control-variate estimate ± SE",
         )
     right.set_xlabel("λ_>")
-    right.set_ylabel("slope of ⟨f(x)⟩ (coefficient of x)")
+    right.set_ylabel("slope of f\u0304(x) (coefficient of x)")
     right.legend(fontsize=8)
 
     return fig
