@@ -71,6 +71,23 @@ def test_figures_use_a_fixed_layout_that_keeps_every_label_inside_and_apart(ever
                     assert min(overlap) <= 1, (name, overlap)
 
 
+def test_joint_pairs_tick_labels_stay_apart_for_a_mode_near_a_constant():
+    # φ₁ of the digits' kernel is about −1 ± 0.05: its tick labels (−1.050, −1.025, ...) ran
+    # into each other and into the right marginal's.
+    rng = np.random.default_rng(0)
+    phi = np.column_stack([-1.0 + 0.02 * rng.standard_normal(354), rng.standard_normal(354)])
+    fig = plots.joint_pairs_figure(phi, [(1, 2)])
+    fig.canvas.draw()
+    renderer = fig.canvas.get_renderer()
+    joint = next(ax for ax in fig.axes if ax.get_xlabel() == "φ₁")
+    right = next(ax for ax in fig.axes if ax is not joint and ax.get_shared_y_axes().joined(ax, joint))
+    boxes = [t.get_window_extent(renderer) for t in joint.get_xticklabels() if t.get_text() and t.get_visible()]
+    boxes = [b for b in boxes if joint.bbox.x0 - 1 <= (b.x0 + b.x1) / 2 <= joint.bbox.x1 + 1]
+    assert len(boxes) >= 3
+    assert all(a.x1 < b.x0 for a, b in zip(boxes, boxes[1:])), boxes
+    assert boxes[-1].x1 + 4 < min(t.get_window_extent(renderer).x0 for t in right.get_xticklabels() if t.get_text())
+
+
 def test_log_tick_labels_are_the_default_labels_in_plain_text(every_figure):
     from matplotlib.ticker import LogFormatterSciNotation
 

@@ -9,6 +9,7 @@ import math
 from typing import Any, Sequence
 
 import numpy as np
+from matplotlib.ticker import MaxNLocator
 
 from wilsonian.errors import WilsonianError
 from wilsonian.mode_stats import ModeStatistics, _as_modes, _as_pairs, _as_phi, _check_finite, mode_statistics
@@ -114,6 +115,12 @@ def joint_pairs_figure(
             )
         joint.set_xlim(x_range)
         joint.set_ylim(y_range)
+        # At most five x ticks, none in the last 8 % of the axis: a mode close to a constant
+        # (φ₁ ≈ −1 ± 0.05 on the digits) has long tick labels, which ran into each other and
+        # into the right marginal's.
+        width = x_range[1] - x_range[0]
+        joint.set_xticks([t for t in MaxNLocator(nbins=4).tick_values(*x_range)
+                          if x_range[0] <= t <= x_range[1] - 0.08 * width])
         joint.set_xlabel(f"φ{subscript(k1)}")
         joint.set_ylabel(f"φ{subscript(k2)}")
         joint.legend(loc="upper right", fontsize="x-small")
