@@ -191,6 +191,7 @@ def test_front_door_and_plots_package_load_lazily():
         "import wilsonian.app.reproduce, wilsonian.app.cli, wilsonian.gp\n"
         "assert 'wilsonian.app.run' not in sys.modules and 'scipy.stats' not in sys.modules\n"
         "assert 'tqdm' not in sys.modules, 'tqdm (~45 ms) is imported only to show a bar'\n"
+        "assert 'http.client' not in sys.modules, 'the downloader (~40 ms) loads only to download'\n"
         "from wilsonian.plots import toy_figure\n"
         "assert 'matplotlib.figure' in sys.modules and 'scipy.stats' not in sys.modules\n"
     )

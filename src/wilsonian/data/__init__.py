@@ -8,6 +8,7 @@
 - :func:`fetch_dataset` — download MNIST, Fashion-MNIST or CIFAR-10 with SHA-256 checks.
 """
 
+from wilsonian._lazy import lazy_exports
 from wilsonian.data.catalog import (
     CIFAR10_NAMES,
     CLASS_NAMES,
@@ -21,13 +22,17 @@ from wilsonian.data.cifar import (
     read_cifar10_batch,
     safe_unpickle,
 )
-from wilsonian.data.fetch import FETCHABLE, REMOTE_DATASETS, fetch_dataset, sha256_file
 from wilsonian.data.idx import load_idx_split, parse_idx, read_idx
 from wilsonian.data.pool import PREPROCESSINGS, Pool, build_pool, preprocess
 from wilsonian.data.tasks import ALL_CLASSES, TARGETS, resolve_classes
 from wilsonian.data.raw import SPLITS, RawData
 from wilsonian.data.sources import load_digits_split, load_npz
 from wilsonian.data.synthetic import TEACHERS, gaussian_inputs, teacher_targets
+
+# The downloader loads on first use: it imports http.client, ssl and urllib (~40 ms), which
+# only `wilsonian data fetch` needs.
+__getattr__, __dir__ = lazy_exports(__name__, globals(), {
+    name: "wilsonian.data.fetch" for name in ("FETCHABLE", "REMOTE_DATASETS", "fetch_dataset", "sha256_file")})
 
 __all__ = [
     "ALL_CLASSES",
