@@ -142,27 +142,27 @@ def normals_rows(count: int = 10_000_000) -> list[dict]:
     out.fill(0.0)  # touched: no page faults inside the timings (np.zeros maps them lazily)
     numba_generator_fill(toy.chunk_generator(0, 0), out[:10])
     add_power_sums(out[:100], np.zeros((7, 1)))   # compiled (or loaded) before the timings
-    cases = [
-        ("NumPy Generator(SFC64).standard_normal", lambda: toy.chunk_generator(0, 0).standard_normal(out=out)),
-        ("numba Generator.standard_normal loop", lambda: numba_generator_fill(toy.chunk_generator(0, 0), out)),
-        ("compiled sums of 7 powers, per normal", lambda: _power_sums(out, add_power_sums)),
+    block = toy.BLOCK_TRIALS * 100
+    cases = [  # (name, the timed call, the normals it handles)
+        ("NumPy Generator(SFC64).standard_normal", lambda: toy.chunk_generator(0, 0).standard_normal(out=out),
+         count),
+        ("numba Generator.standard_normal loop", lambda: numba_generator_fill(toy.chunk_generator(0, 0), out), count),
+        ("compiled sums of 7 powers, per normal", lambda: _power_sums(out[:block], count // block, add_power_sums),
+         count // block * block),
     ]
     rows = []
-    for name, function in cases:
+    for name, function, draws in cases:
         _, wall, cpu = _timed(function)
-        draws = count if "powers" not in name else count // (toy.BLOCK_TRIALS * 100) * toy.BLOCK_TRIALS * 100
         rows.append({"name": name, "draws": draws, "seconds": wall, "ns_per_draw": wall / draws * 1e9})
     return rows
 
 
-def _power_sums(normals: np.ndarray, add_power_sums) -> None:
-    """P_1..P_7 of ``normals.size`` normals, added block by block (BLOCK_TRIALS training sets of
-    n = 100 points) from one block that stays in cache, as the Monte Carlo's freshly drawn
-    block does."""
-    block = toy.BLOCK_TRIALS * 100
+def _power_sums(block: np.ndarray, times: int, add_power_sums) -> None:
+    """P_1..P_7 of one block of normals (BLOCK_TRIALS training sets of n = 100 points) added
+    ``times`` times: the block stays in cache, as the Monte Carlo's freshly drawn block does."""
     sums = np.zeros((7, toy.BLOCK_TRIALS))
-    for _ in range(normals.size // block):
-        add_power_sums(normals[:block], sums)
+    for _ in range(times):
+        add_power_sums(block, sums)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -26,6 +26,7 @@ from typing import Any
 
 import numpy as np
 
+from wilsonian._progress import progress_iter
 from wilsonian.data.catalog import CIFAR10_NAMES
 from wilsonian.data.raw import RawData, check_split, require_dir
 from wilsonian.errors import WilsonianError, file_error, one_line
@@ -253,11 +254,7 @@ def load_cifar10_split(
         "all": CIFAR10_TRAIN_BATCHES + CIFAR10_TEST_BATCHES,
     }[split]
     images_parts, labels_parts, files = [], [], []
-    if progress:  # tqdm costs ~45 ms to import: only when a bar is shown
-        from tqdm.auto import tqdm
-
-        batches = tqdm(batches, desc="reading cifar10", leave=False)
-    for name in batches:
+    for name in progress_iter(batches, "reading cifar10", progress):
         images, labels = read_cifar10_batch(directory / name)
         images_parts.append(images)
         labels_parts.append(labels)

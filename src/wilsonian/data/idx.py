@@ -27,6 +27,7 @@ from typing import BinaryIO
 
 import numpy as np
 
+from wilsonian._progress import progress_iter
 from wilsonian.data.catalog import CLASS_NAMES
 from wilsonian.data.raw import RawData, check_split, require_dir
 from wilsonian.errors import WilsonianError, file_error, one_line
@@ -339,11 +340,7 @@ def load_idx_split(
     names = CLASS_NAMES[dataset]
     parts = ["train", "test"] if split == "all" else [split]
     images_parts, labels_parts, files = [], [], []
-    if progress:  # tqdm costs ~45 ms to import: only when a bar is shown
-        from tqdm.auto import tqdm
-
-        parts = tqdm(parts, desc=f"reading {dataset}", leave=False)
-    for part in parts:
+    for part in progress_iter(parts, f"reading {dataset}", progress):
         prefix = IDX_SPLIT_PREFIX[part]
         images_path = find_idx_file(directory, f"{prefix}-images-idx3-ubyte")
         labels_path = find_idx_file(directory, f"{prefix}-labels-idx1-ubyte")
@@ -369,8 +366,8 @@ def load_idx_split(
         labels_parts.append(labels.astype(np.int64))
         files += [str(images_path), str(labels_path)]
     return RawData(
-        images=np.concatenate(images_parts) if len(images_parts) > 1 else images_parts[0],
-        labels=np.concatenate(labels_parts) if len(labels_parts) > 1 else labels_parts[0],
+        images=np.concatenate(images_parts) if len(parts) > 1 else images_parts[0],
+        labels=np.concatenate(labels_parts) if len(parts) > 1 else labels_parts[0],
         class_names=names,
         scale=255.0,
         files=tuple(files),

@@ -27,6 +27,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
+from wilsonian._progress import progress_iter
 from wilsonian._validation import check_etas, check_noise, check_ridge
 from wilsonian.errors import WilsonianError
 from wilsonian.gp.solve import eigen_weights, nested_weights
@@ -220,12 +221,7 @@ def learning_curves(
         running_m2 = np.zeros_like(running_mean)
         predictions = np.empty_like(running_mean)
     streams = np.random.SeedSequence(seed).spawn(trials)
-    draws = range(trials)
-    if progress:  # tqdm costs ~45 ms to import: only when a bar is shown
-        from tqdm.auto import tqdm
-
-        draws = tqdm(draws, desc="learning curve draws", leave=False)
-    for t in draws:
+    for t in progress_iter(range(trials), "learning curve draws", progress):
         order = draw_order(streams[t], n, eta_max, replace)
         targets = y[order] + label_noise(streams[t], (eta_max,) + out_shape, noise) if noise else y[order]
         K_train = operator.block(order)
