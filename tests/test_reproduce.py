@@ -50,7 +50,10 @@ def test_fig4_thresholds(tmp_path, cache, capsys):
 
 
 def test_fig2_and_fig5_mode_statistics(tmp_path, cache, capsys):
-    run_ok(["reproduce", "fig2", "--out", str(tmp_path / "fig2"), "--cache-dir", cache, *COMMON], capsys)
+    captured = run_ok(["reproduce", "fig2", "--out", str(tmp_path / "fig2"), "--cache-dir", cache, *COMMON], capsys)
+    # COMMON's learning-curve options are not fig2's: named, not silently dropped, not refused
+    assert ("reproduce fig2: ignoring --etas, --trials (fig2 fits the eigenmodes and draws no learning curve)"
+            in captured.err)
     record = json.loads((tmp_path / "fig2" / "fig2.json").read_text())
     assert record["pairs"] == [[10, 11]]
     assert (tmp_path / "fig2" / "fig2_8-9.png").exists()
@@ -61,6 +64,31 @@ def test_fig2_and_fig5_mode_statistics(tmp_path, cache, capsys):
     assert set(stats["preferred"]) <= {"gaussian", "cauchy"}
     u = np.array(record["tasks"][0]["fourth_cumulant"]["cumulant"])
     assert u.ndim == 4 and np.allclose(u, np.transpose(u, (1, 0, 2, 3)))
+
+
+def test_options_a_figure_does_not_use_are_named(tmp_path, capsys):
+    captured = run_ok(["reproduce", "fig3", "--out", str(tmp_path / "a"), "--trials-mc", "500", "--quiet",
+                       "--dataset", "mnist", "--kernel", "ntk", "--thresholds", "0.3"], capsys)
+    line, = [x for x in captured.err.splitlines() if x.startswith("reproduce fig3: ignoring ")]
+    assert line.startswith("reproduce fig3: ignoring --dataset, --kernel, --thresholds (fig3 is the Hermite toy")
+    captured = run_ok(["reproduce", "fig3", "--out", str(tmp_path / "b"), "--trials-mc", "500", "--quiet",
+                       "--seed", "1", "--no-cache"], capsys)
+    assert "ignoring" not in captured.err
+    # the same sample: the ignored options changed nothing
+    a, b = (json.loads((tmp_path / d / "toy.json").read_text()) for d in ("a", "b"))
+    assert a["results"] != b["results"]   # seed 1 against seed 0
+    captured = run_ok(["reproduce", "fig3", "--out", str(tmp_path / "c"), "--trials-mc", "500", "--quiet"], capsys)
+    assert json.loads((tmp_path / "c" / "toy.json").read_text()) == a
+
+
+def test_reproduce_help_describes_each_figure(capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        main(["reproduce", "fig2", "--help"])
+    out = capsys.readouterr().out
+    assert exit_info.value.code == 0
+    for figure in ("fig1", "fig2", "fig3", "fig4", "fig5"):
+        assert f"\n  {figure}  " in out
+    assert "--modes, default 10,11" in out and "--thresholds,\n        default 0.25,0.5,0.75" in out
 
 
 def test_fig3_and_toy_write_the_slopes(tmp_path, capsys):

@@ -22,6 +22,41 @@ if TYPE_CHECKING:
     from wilsonian.app.config import RunConfig
 
 
+#: ``wilsonian reproduce --help``: what each figure is and which options it reads.
+_FIGURES_HELP = """\
+figures:
+  fig1  MSE against eta for the data set's two tasks: empirical, EK, spectral bias
+        and the RG (at --ridge and --threshold)
+  fig2  joint distributions of pairs of eigenmodes, with Gaussian marginals
+        (--modes, default 10,11; an odd count pairs the first with each other)
+  fig3  the Hermite toy model of the non-Gaussian RG, a Monte Carlo of --trials-mc
+        training sets (default 5e6); no data, kernel or learning options
+        ('wilsonian toy' takes the model's parameters)
+  fig4  the RG prediction for several learnability thresholds (--thresholds,
+        default 0.25,0.5,0.75): one spectrum and one set of draws
+  fig5  Gaussian against Cauchy laws of every resolved mode along k, and high-k
+        marginals (--modes: the marginals shown)
+  fig2 and fig5 use the data and kernel options only; an option a figure does
+  not use is named on stderr and ignored.
+
+data: the paper's two tasks of --dataset (mnist 8-9 and 0-1, fashion-mnist 0-9
+and 7-9, cifar10 ship-truck and automobile-bird, digits 8-9 and 0-1), pools of
+10,000 training images each unless --n-pool is given (digits: the whole set).
+Without --dataset: Fashion-MNIST where it is installed, else scikit-learn's digits.
+"""
+
+#: Options of ``reproduce`` that only some figures read (dest → figures).
+_OPTION_FIGURES = {"thresholds": ("fig4",), "trials_mc": ("fig3",), "modes": ("fig2", "fig5")}
+_FIGURE_ONLY_OPTIONS = set(_OPTION_FIGURES)
+_FIGURE_OPTIONS = {figure: {d for d, figures in _OPTION_FIGURES.items() if figure in figures}
+                   for figure in ("fig1", "fig2", "fig3", "fig4", "fig5")}
+#: The learning-curve options, which fig2 and fig5 (mode statistics) do not read.
+_LEARNING_OPTIONS = {"ridge", "label_noise", "threshold", "etas", "trials", "replace"}
+#: Everything fig3 (the toy model) reads.
+_FIG3_OPTIONS = {"trials_mc", "seed", "out", "cache_dir", "no_cache", "quiet", "figure_formats"}
+_OPTION_FLAGS = {"activation_params": "--activation-param", "replace": "--replace/--no-replace"}
+
+
 class _Parser(argparse.ArgumentParser):
     """argparse with one-line errors (exit code 2), as the rest of the CLI."""
 
@@ -193,7 +228,8 @@ def build_parser() -> argparse.ArgumentParser:
                                                  "(default: the CPU count)")
     swp.add_argument("--config", help="a TOML or JSON file of options and a [grid] table")
 
-    rep = sub.add_parser("reproduce", help="reproduce a figure of the paper (fig1, fig2, fig3, fig4, fig5)")
+    rep = sub.add_parser("reproduce", help="reproduce a figure of the paper (fig1, fig2, fig3, fig4, fig5)",
+                         epilog=_FIGURES_HELP, formatter_class=argparse.RawDescriptionHelpFormatter)
     rep.add_argument("figure", help="fig1, fig2, fig3, fig4 or fig5")
     _add_data_options(rep, dataset_default=None)
     _add_kernel_options(rep)
@@ -202,7 +238,6 @@ def build_parser() -> argparse.ArgumentParser:
     rep.add_argument("--trials-mc", type=int, default=5_000_000, help="Monte Carlo training sets for fig3")
     rep.add_argument("--modes", type=_int_list, help="modes (1-based) for fig2/fig5")
     _add_run_options(rep, out="figures")
-    rep.set_defaults(n_pool=None)
 
     toy = sub.add_parser("toy", help="the Hermite toy model of the non-Gaussian RG (paper Fig. 3)")
     toy.add_argument("--trials", type=int, default=5_000_000, help="independent training sets m (default: 5e6)")
@@ -258,10 +293,12 @@ def config_from_args(args: argparse.Namespace, *, allow_grid: bool = False, **ov
 def _explicit_options(argv: Sequence[str] | None) -> set[str]:
     """The options given on the command line itself (not by their defaults)."""
     parser = build_parser()
+    options = set()
     for action in _all_actions(parser):
-        if action.option_strings and action.default is not argparse.SUPPRESS:
+        if action.option_strings:
+            options.add(action.dest)
             action.default = argparse.SUPPRESS
-    return set(vars(parser.parse_args(argv)))
+    return set(vars(parser.parse_args(argv))) & options   # not the subcommand's name or positionals
 
 
 def _all_actions(parser: argparse.ArgumentParser):
@@ -331,6 +368,25 @@ def _sweep(args: argparse.Namespace) -> int:
     return 0
 
 
+def _unused_options(figure: str, given: set[str]) -> tuple[list[str], str]:
+    """The options in ``given`` (dests) that ``figure`` does not use, and why."""
+    if figure == "fig3":
+        unused = given - _FIG3_OPTIONS
+        why = "fig3 is the Hermite toy model: it uses no data set, kernel or learning curve ('wilsonian toy' takes its parameters)"
+    else:
+        unused = given & (_FIGURE_ONLY_OPTIONS - _FIGURE_OPTIONS.get(figure, set()))
+        why = "; ".join(f"{_option_flag(d)} is for {' and '.join(f)}" for d, f in _OPTION_FIGURES.items() if d in unused)
+        if figure in ("fig2", "fig5") and given & _LEARNING_OPTIONS:
+            unused |= given & _LEARNING_OPTIONS
+            why = f"{figure} fits the eigenmodes and draws no learning curve" + (
+                "; " + why if unused - _LEARNING_OPTIONS else "")
+    return sorted(unused, key=_option_flag), why
+
+
+def _option_flag(dest: str) -> str:
+    return _OPTION_FLAGS.get(dest, "--" + dest.replace("_", "-"))
+
+
 def _reproduce(args: argparse.Namespace) -> int:
     formats = _figure_formats(args)
     from wilsonian.app import reproduce
@@ -338,6 +394,12 @@ def _reproduce(args: argparse.Namespace) -> int:
 
     if args.figure not in reproduce.FIGURES:
         raise WilsonianError(f"unknown figure {args.figure!r}; choose one of {', '.join(reproduce.FIGURES)}")
+    # A loop over the figures may pass every figure the same options, so an option a figure
+    # does not use is named on stderr rather than refused: it must not pass unnoticed.
+    unused, why = _unused_options(args.figure, getattr(args, "explicit", set()))
+    if unused:
+        print(f"reproduce {args.figure}: ignoring {', '.join(_option_flag(d) for d in unused)} ({why})",
+              file=sys.stderr)
     if args.figure == "fig3":
         guards = [("the cache directory", args.cache_dir)]
         check_output_dir(args.out, guards)
@@ -452,7 +514,7 @@ def _main(argv: Sequence[str] | None) -> int:
     parser = build_parser()
     try:
         args = parser.parse_args(argv)
-        if getattr(args, "config", None) is not None:
+        if getattr(args, "config", None) is not None or args.command == "reproduce":
             args.explicit = _explicit_options(argv)
         handler = {"run": _run, "sweep": _sweep, "reproduce": _reproduce, "toy": _toy, "data": _data}[args.command]
         return handler(args)
