@@ -106,6 +106,19 @@ def test_label_noise_and_mode_errors():
     assert np.allclose(per_mode.sum(axis=1), clean.error, rtol=1e-12)
 
 
+@pytest.mark.parametrize("spectrum, noise", [(power_law_spectrum(300, 0.5), 0.0),
+                                             (power_law_spectrum(800, 0.4), 0.1),
+                                             (wide_spectrum(2000), 0.01)])
+def test_spectral_bias_of_many_eta_is_each_eta_alone_bit_for_bit(spectrum, noise):
+    # optimal_ridge solves its ridge grid for every η at once; it must be the per-η numbers.
+    eta = ETAS[::6]
+    for ridge in np.geomspace(1e-12, 10.0, 9):
+        together = theory.spectral_bias(spectrum, eta, ridge, noise=noise)
+        for i, e in enumerate(eta):
+            alone = theory.spectral_bias(spectrum, [e], ridge, noise=noise)
+            assert alone.kappa[0] == together.kappa[i] and alone.error[0] == together.error[i]
+
+
 def test_spectral_bias_accepts_arrays_and_rejects_bad_input():
     s = power_law_spectrum(100, 1.0)
     a = theory.spectral_bias(s.eigenvalues, ETAS, 1e-3, s.target_coefficients)
