@@ -93,6 +93,54 @@ def test_second_run_reuses_cache_and_is_identical(first_run, capsys):
     assert numbers(out2 / "results.json") == numbers(out / "results.json")
 
 
+# What a spectrum entry holds at store.CONTENT_VERSIONS["spectrum"] == 2. When this changes,
+# bump that version (so entries written before are not served without the new fields) and
+# update these sets.
+SPECTRUM_ARRAYS = {"eigenvalues", "target_coefficients", "trace", "target_power", "eigenfunctions",
+                   "kernel_diagonal", "clipped", "n_clipped", "meta"}
+DENSE_META = {"backend", "kernel", "kernel_key", "method", "most_negative_eigenvalue", "n", "n_vectors", "solver"}
+TOPK_META = DENSE_META - {"n_vectors"} | {
+    "all_converged", "block_size", "columns", "converged", "eigenvalue_error_estimates", "iterations", "k", "keep",
+    "max_basis", "passes", "residual_norms", "residual_norms_meaning", "residual_source", "restarts", "seed", "tol"}
+
+
+def _spectrum_entries(cache):
+    entries = []
+    for path in sorted((cache / "spectrum").glob("*.npz")):
+        with np.load(path) as npz:
+            arrays = {name: npz[name] for name in npz.files if name != "__checksum__"}
+        entries.append((set(arrays), set(json.loads(str(arrays["meta"])))))
+    return entries
+
+
+def test_spectrum_entries_hold_the_fields_of_their_content_version(first_run, tmp_path, capsys):
+    from wilsonian.store import CONTENT_VERSIONS
+
+    assert CONTENT_VERSIONS["spectrum"] == 2
+    _, _, cache = first_run
+    assert _spectrum_entries(cache) == [(SPECTRUM_ARRAYS, DENSE_META)]
+    topk_cache = tmp_path / "cache"
+    code, _, err = run_cli(["run", "--solver", "topk", "--k", "30", "--n-pool", "300", "--out", str(tmp_path / "tk"),
+                            "--cache-dir", str(topk_cache), *FAST], capsys)
+    assert code == 0, err
+    assert _spectrum_entries(topk_cache) == [(SPECTRUM_ARRAYS, TOPK_META)]
+
+
+def test_a_spectrum_entry_of_another_content_version_is_not_served(first_run, tmp_path, capsys, monkeypatch):
+    import shutil
+
+    import wilsonian.store
+
+    _, out, first_cache = first_run
+    cache = tmp_path / "cache"
+    shutil.copytree(first_cache, cache)
+    monkeypatch.setitem(wilsonian.store.CONTENT_VERSIONS, "spectrum", 1)   # as written before the bump
+    code, _, err = run_cli(["run", "--out", str(tmp_path / "out"), "--cache-dir", str(cache), *FAST[:-1]], capsys)
+    assert code == 0
+    assert "cache: reusing kernel" in err and "cache: reusing spectrum" not in err
+    assert numbers(tmp_path / "out" / "results.json") == numbers(out / "results.json")
+
+
 def test_corrupt_cache_entry_is_detected_and_recomputed(first_run, capsys):
     root, out, cache = first_run
     entries = sorted(cache.glob("*/*.npz"))

@@ -112,6 +112,18 @@ def test_a_threshold_and_ridge_sweep_shares_one_spectrum_and_matches_single_runs
         np.testing.assert_allclose([float(r[column]) for r in point], alone[column], rtol=1e-9)
     for name in ("sweep_ratios", "sweep_flow"):
         assert (out / "figures" / f"{name}.png").stat().st_size > 10_000
+    # What a sweep group's cache entry holds at CONTENT_VERSIONS["sweep-group"] == 2: when
+    # this changes, bump that version (old entries must not be served) and update the sets.
+    from wilsonian.store import CONTENT_VERSIONS
+
+    assert CONTENT_VERSIONS["sweep-group"] == 2
+    entry, = (cache / "sweep").glob("*.npz")
+    with np.load(entry) as npz:
+        group = json.loads(str(npz["rows"]))
+    assert set(group) == {"rows", "pool", "config", "results"}
+    assert set(group["results"]) == {"agreement", "agreement_by_ridge", "config", "empirical", "empirical_by_ridge",
+                                     "evidence", "kernel", "learning_curve", "notes", "pool", "scaling",
+                                     "soft_flow", "spectrum"}
 
 
 def test_an_interrupted_sweep_resumes_from_its_cache(tmp_path, capsys, monkeypatch):
