@@ -164,8 +164,10 @@ def test_groups_of_a_sweep_run_in_parallel_processes(tmp_path, capsys):
 @pytest.mark.parametrize("grid, words", [
     (["--grid", "depth=1,x"], ["depth", "'x'"]),
     (["--grid", "depth=1,1.5"], ["depth"]),
-    (["--grid", "threshold=0.5,1.5"], ["threshold"]),
-    (["--grid", "ridge=1e-4,-1"], ["ridge"]),
+    (["--grid", "threshold=0.5,1.5"], ["--grid threshold=1.5: "]),
+    (["--grid", "ridge=1e-4,-1"], ["--grid ridge=0.0001,-1: "]),
+    (["--grid", "weight-var=1,0", "--grid", "threshold=0.2,0.4"], ["--grid weight-var=0.0, threshold=0.2,0.4: "]),
+    (["--grid", "depth=1,-2"], ["--grid depth=-2: "]),
     (["--grid", "activation=relu,nonsense"], ["nonsense"]),
     (["--grid", "colour=red"], ["colour"]),
     (["--grid", "depth=1,1"], ["depth", "repeat"]),

@@ -13,12 +13,13 @@ The result is one tidy table (a row per grid point and η) and summary figures.
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import json
 import os
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, replace
-from typing import Any, Sequence
+from typing import Any, Iterator, Sequence
 
 import numpy as np
 
@@ -87,6 +88,18 @@ class Group:
     points: tuple[dict[str, Any], ...]  # the grid values of each point of the group
 
 
+@contextlib.contextmanager
+def _at_grid_point(values: dict[str, Any]) -> Iterator[None]:
+    """Name the grid values in an invalid point's error (``--grid depth=0, threshold=1.5: ...``)."""
+    try:
+        yield
+    except WilsonianError as exc:
+        if not values:
+            raise
+        where = ", ".join(f"{n.replace('_', '-')}={v}" for n, v in values.items())
+        raise WilsonianError(f"--grid {where}: {exc}") from None
+
+
 def plan(base: RunConfig, grid: dict[str, tuple]) -> list[Group]:
     """The groups of a grid, each validated (before any work)."""
     names = list(grid)
@@ -98,9 +111,12 @@ def plan(base: RunConfig, grid: dict[str, tuple]) -> list[Group]:
         thresholds = grid.get("threshold", (base.threshold,))
         config = replace(base, **values, ridge=ridges[0], ridges=tuple(ridges) if len(ridges) > 1 else None,
                          threshold=thresholds[0], nongaussian=False)
-        config.validate()
+        shared = {n: ",".join(f"{v:g}" for v in grid[n]) for n in SHARED if n in grid}
+        with _at_grid_point({**values, **shared}):
+            config.validate()
         for t in thresholds:
-            replace(config, threshold=t).validate()
+            with _at_grid_point({**values, **({"threshold": f"{t:g}"} if "threshold" in grid else {})}):
+                replace(config, threshold=t).validate()
         points = tuple({n: {"ridge": r, "threshold": t}.get(n, values.get(n)) for n in names}
                        for r in ridges for t in thresholds)
         groups.append(Group(config, tuple(thresholds), points))
