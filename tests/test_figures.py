@@ -194,5 +194,11 @@ def test_front_door_and_plots_package_load_lazily():
         "assert 'http.client' not in sys.modules, 'the downloader (~40 ms) loads only to download'\n"
         "from wilsonian.plots import toy_figure\n"
         "assert 'matplotlib.figure' in sys.modules and 'scipy.stats' not in sys.modules\n"
+        "import wilsonian.operators as operators\n"
+        "assert 'wilsonian.operators.dask_cluster' not in sys.modules\n"
+        "from wilsonian.operators import DaskOperator, TorchOperator, dask_client\n"
+        "import wilsonian.operators.dask_cluster as d, wilsonian.operators.torch_device as t\n"
+        "assert (DaskOperator, dask_client, TorchOperator) == (d.DaskOperator, d.dask_client, t.TorchOperator)\n"
+        "assert {'DaskOperator', 'TorchOperator'} <= set(dir(operators)) and set(operators.__all__) <= set(dir(operators))\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True)

@@ -8,6 +8,9 @@
 - :class:`~wilsonian.operators.torch_device.TorchOperator`: the same on a PyTorch device
   (``pip install torch``).
 
+``DaskOperator``, ``dask_client`` and ``TorchOperator`` are names of this package too, loaded
+on first use (their modules need Dask or PyTorch only when an operator is made).
+
 :func:`kernel_operator` picks one by name. The eigensolvers of :mod:`wilsonian.spectrum`
 and the learning curves of :mod:`wilsonian.gp` accept any of them.
 """
@@ -16,6 +19,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from wilsonian._lazy import lazy_exports
 from wilsonian.errors import WilsonianError
 from wilsonian.operators.base import KernelOperator
 from wilsonian.operators.dense import DenseOperator
@@ -57,5 +61,11 @@ def as_operator(kernel: Any) -> KernelOperator:
     return DenseOperator(kernel)
 
 
-__all__ = ["BACKENDS", "DenseOperator", "KernelOperator", "TiledOperator", "as_operator", "kernel_operator",
-           "kernel_rows"]
+__getattr__, __dir__ = lazy_exports(__name__, globals(), {
+    "DaskOperator": "wilsonian.operators.dask_cluster",
+    "dask_client": "wilsonian.operators.dask_cluster",
+    "TorchOperator": "wilsonian.operators.torch_device",
+})
+
+__all__ = ["BACKENDS", "DaskOperator", "DenseOperator", "KernelOperator", "TiledOperator", "TorchOperator",
+           "as_operator", "dask_client", "kernel_operator", "kernel_rows"]
