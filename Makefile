@@ -26,7 +26,7 @@ test: $(STAMP)
 test-fast: $(STAMP)
 	$(PY) -m pytest -q -m "not slow"
 
-## side-by-side benchmark ratios (see benchmarks/README.md)
+## side-by-side benchmark ratios (what each row measures: the docstrings of benchmarks/*.py)
 bench: $(STAMP)
 	$(PY) benchmarks/run_all.py
 
