@@ -192,16 +192,20 @@ def test_refetch_skips_verified_files(server, tmp_path, capsys):
     assert err.count("already present, SHA-256 verified: skipped") == 4
 
 
-def test_file_with_wrong_content_is_downloaded_again(server, tmp_path):
+def test_a_file_with_other_content_is_refused_not_replaced(server, tmp_path):
+    # e.g. Debian's recompressed copies: not a file wilsonian wrote, so it is never replaced,
+    # and nothing is downloaded before the refusal
     served, url, requests = server
     _, checksums = serve_mnist(served)
     dest = tmp_path / "d"
     dest.mkdir()
-    (dest / "t10k-labels-idx1-ubyte.gz").write_bytes(b"stale")
-    fetch_dataset("mnist", dest, mirror=url, checksums=checksums)
-    assert (dest / "t10k-labels-idx1-ubyte.gz").read_bytes() == (
-        served / "t10k-labels-idx1-ubyte.gz"
-    ).read_bytes()
+    (dest / "t10k-labels-idx1-ubyte.gz").write_bytes(b"the user's own")
+    n_requests = len(requests)
+    with pytest.raises(WilsonianError, match="is present but is not the file wilsonian fetches"):
+        fetch_dataset("mnist", dest, mirror=url, checksums=checksums)
+    assert (dest / "t10k-labels-idx1-ubyte.gz").read_bytes() == b"the user's own"
+    assert sorted(p.name for p in dest.iterdir()) == ["t10k-labels-idx1-ubyte.gz"]
+    assert len(requests) == n_requests
 
 
 def test_checksum_mismatch_leaves_nothing(server, tmp_path):

@@ -451,6 +451,34 @@ def fetch_dataset(
         raise
 
 
+def _verified_files(remote: RemoteDataset, directory: Path, expected: Mapping[str, str]) -> set[Path]:
+    """The data set's files already in ``directory`` with their SHA-256; an error for any
+    other file under one of their names, which wilsonian did not write and does not replace."""
+    present = set()
+    for remote_file in remote.files:
+        dest = directory / remote_file.name
+        if (dest.exists() or dest.is_symlink()) and not dest.is_file():
+            raise WilsonianError(
+                f"{str(dest)!r} exists but is not a file (a folder or a broken link); move "
+                "it away and fetch again."
+            )
+        if not dest.is_file():
+            continue
+        try:
+            digest = sha256_file(dest)
+        except OSError as exc:
+            raise file_error("read", dest, exc) from exc
+        if digest != expected[remote_file.name]:
+            # Downloads reach their name only once verified, so this file is not one of ours
+            # (another release, a recompressed copy, a damaged file): it is the user's to move.
+            raise WilsonianError(
+                f"{dest} is present but is not the file wilsonian fetches (its SHA-256 does not match); "
+                "wilsonian does not replace a file it did not write: move it away and fetch again, or "
+                "read the folder as it is with --data-dir")
+        present.add(dest)
+    return present
+
+
 def _fetch_into(remote: RemoteDataset, directory: Path, base_url: str,
                 expected: Mapping[str, str], limits: Mapping[str, int], *,
                 timeout: float, progress: bool) -> list[Path]:
@@ -459,26 +487,16 @@ def _fetch_into(remote: RemoteDataset, directory: Path, base_url: str,
         _say(f"removed {len(stale)} temporary file(s) left by interrupted fetches in "
              f"{directory}", progress)
     directory = directory.resolve()
+    present = _verified_files(remote, directory, expected)   # before any download
     paths: list[Path] = []
     fresh = False
     for remote_file in remote.files:
         dest = directory / remote_file.name
         digest = expected[remote_file.name]
-        if (dest.exists() or dest.is_symlink()) and not dest.is_file():
-            raise WilsonianError(
-                f"{str(dest)!r} exists but is not a file (a folder or a broken link); move "
-                "it away and fetch again."
-            )
-        if dest.is_file():
-            try:
-                present = sha256_file(dest)
-            except OSError as exc:
-                raise file_error("read", dest, exc) from exc
-            if present == digest:
-                _say(f"{dest} already present, SHA-256 verified: skipped", progress)
-                paths.append(dest)
-                continue
-            _say(f"{dest} is present but its SHA-256 does not match: downloading again", progress)
+        if dest in present:
+            _say(f"{dest} already present, SHA-256 verified: skipped", progress)
+            paths.append(dest)
+            continue
         url = base_url + remote_file.name
         _say(f"downloading {url}", progress)
         _download(url, dest, digest, limit=limits[remote_file.name], timeout=timeout,
