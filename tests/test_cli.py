@@ -342,6 +342,7 @@ def test_kept_tiles_count_in_the_memory_check():
     (["--device", "tpu"], "device"),
     (["--tol", "1e-12"], "--tol"),
     (["--solver", "topk", "--k", "5", "--tol", "0"], "--tol"),
+    (["--solver", "topk", "--k", "5", "--tol", "1e-20"], "--tol 1e-20 is below the round-off"),
     (["--solver", "topk", "--k", "5", "--extra-modes", "-1"], "--extra-modes"),
     (["--tile-cache-gib", "1"], "--tile-cache-gib"),
     (["--solver", "topk", "--k", "5", "--tile-cache-gib", "-1"], "--tile-cache-gib"),
@@ -366,3 +367,60 @@ def test_ridge_so_small_that_errors_underflow_still_writes_figures(tmp_path, cap
     assert (out / "figures" / "learning_curves.png").exists()
     results = json.loads((out / "results.json").read_text())
     assert results["config"]["ridge"] == float(ridge)
+
+
+def test_out_where_nothing_can_be_written_is_refused_before_any_work(tmp_path, capsys, monkeypatch):
+    import wilsonian.app.run as run_module
+
+    monkeypatch.setattr(run_module, "run", lambda config: pytest.fail("the run started"))
+    for out in ("/proc/wilsonian-test-out", "/sys/wilsonian-test-out"):
+        if not Path(out).parent.is_dir():
+            continue
+        code, _, err = run_cli(["run", "--out", out, "--no-cache", *FAST], capsys)
+        assert code == 2 and err.startswith(f"error: --out {out} cannot be written: ") and err.count("\n") == 1
+    # a folder that does not exist yet is fine, and the check leaves nothing behind
+    deep = tmp_path / "a" / "b" / "c"
+    from wilsonian.app.outputs import check_output_dir
+
+    check_output_dir(deep)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_warning_is_one_line(capsys, monkeypatch):
+    import warnings
+
+    import wilsonian.app.cli as cli
+
+    def warns(args):
+        warnings.warn("top-k eigensolver: 3 of 5 eigenpairs did not reach the tolerance", RuntimeWarning)
+        return 0
+
+    monkeypatch.setattr(cli, "_data", warns)
+    code, _, err = run_cli(["data", "fetch", "mnist", "--data-dir", "x"], capsys)
+    assert code == 0
+    assert err == "warning: top-k eigensolver: 3 of 5 eigenpairs did not reach the tolerance\n"
+    assert warnings.showwarning is not cli._one_line_warning   # restored after the command
+
+
+def test_ctrl_c_while_the_command_loads_is_one_line(tmp_path):
+    # The script's entry point imports the command line itself: an interrupt during those
+    # imports (0.1-0.7 s) ends as one line, not a traceback.
+    code = (
+        "import sys\n"
+        "class Interrupt:\n"
+        "    def find_spec(self, name, path=None, target=None):\n"
+        "        if name == 'wilsonian.app.cli':\n"
+        "            raise KeyboardInterrupt\n"
+        "sys.meta_path.insert(0, Interrupt())\n"
+        "from wilsonian.app.entry import main\n"
+        "sys.exit(main())\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=tmp_path)
+    assert done.returncode == 130 and done.stderr == "error: interrupted\n"
+    try:
+        import tomllib
+    except ImportError:  # Python 3.10
+        import tomli as tomllib
+
+    scripts = tomllib.loads((Path(__file__).parents[1] / "pyproject.toml").read_text())["project"]["scripts"]
+    assert scripts == {"wilsonian": "wilsonian.app.entry:main"}

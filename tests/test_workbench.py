@@ -83,6 +83,36 @@ def test_a_missing_config_file_is_named(tmp_path, capsys):
     assert not (tmp_path / "o").exists()
 
 
+def test_a_config_file_takes_the_command_lines_syntax(tmp_path, capsys):
+    # etas and ridges as the command line writes them, a TOML table of activation
+    # parameters, and figure-formats (an option of the output, not of the run)
+    config = tmp_path / "run.toml"
+    config.write_text('n-pool = 300\netas = "10,40"\ntrials = 2\nridge = "1e-6:1e-2:3"\n'
+                      'activation = "leaky-relu"\nactivation-params = {slope = 0.2}\nfigure-formats = "png,pdf"\n')
+    code, _, err = run_cli(["run", "--config", config, "--quiet", "--no-cache", "--out", tmp_path / "a"], capsys)
+    assert code == 0, err
+    assert (tmp_path / "a" / "figures" / "learning_curves.pdf").exists()
+    code, _, err = run_cli(["run", "--n-pool", "300", "--etas", "10,40", "--trials", "2", "--ridge", "1e-6:1e-2:3",
+                            "--activation", "leaky-relu", "--activation-param", "slope=0.2", "--quiet", "--no-cache",
+                            "--out", tmp_path / "b"], capsys)
+    assert code == 0, err
+    assert not (tmp_path / "b" / "figures" / "learning_curves.pdf").exists()
+    for name in ("results.json", "config.json"):
+        assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "b" / name).read_bytes()
+    config.write_text('figure-formats = 3\n')
+    code, _, err = run_cli(["run", "--config", config, "--quiet", "--no-cache", "--out", tmp_path / "c"], capsys)
+    assert_one_line_error(code, err, "figure-formats")
+
+
+def test_a_config_file_of_another_version_is_read_with_a_warning(tmp_path, capsys):
+    config = tmp_path / "config.json"
+    config.write_text(json.dumps({"n_pool": 300, "etas": [10, 40], "trials": 2, "version": "0.0.1"}))
+    code, _, err = run_cli(["run", "--config", config, "--quiet", "--no-cache", "--out", tmp_path / "a"], capsys)
+    assert code == 0, err
+    assert err == f"warning: --config {config} was written by wilsonian 0.0.1, this is " \
+                  f"{json.loads((tmp_path / 'a' / 'config.json').read_text())['version']}: its numbers may differ\n"
+
+
 # ----------------------------------------------------------------------------------- sweeps
 
 
@@ -171,6 +201,7 @@ def test_groups_of_a_sweep_run_in_parallel_processes(tmp_path, capsys):
     (["--grid", "activation=relu,nonsense"], ["nonsense"]),
     (["--grid", "colour=red"], ["colour"]),
     (["--grid", "depth=1,1"], ["depth", "repeat"]),
+    (["--grid", "depth=1,2", "--grid", "depth=3"], ["--grid depth is given twice"]),
     (["--grid", "depth"], ["--grid"]),
     ([], ["grid"]),
 ])
@@ -196,3 +227,61 @@ def test_a_sweep_config_file_with_a_grid_table(tmp_path, capsys):
     code, _, err = run_cli(["sweep", "--config", config, "--quiet", "--no-cache", "--out", tmp_path / "q"], capsys)
     assert_one_line_error(code, err, "tile_cache_gib", "sweep")
     assert not (tmp_path / "q").exists()
+
+
+def test_ctrl_c_stops_the_sweeps_worker_processes(tmp_path):
+    """Ctrl-C reaches every process of the terminal's group. The sweep's pool leaves it to
+    the parent, which stops every worker and exits: no hang, no process left running."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    script = tmp_path / "interrupted.py"
+    script.write_text(
+        "import sys, time\n"
+        "from wilsonian.app.sweep import _in_processes\n"
+        "if __name__ == '__main__':\n"
+        "    try:\n"
+        "        _in_processes(time.sleep, [(120,), (120,), (120,)], 2)\n"
+        "    except KeyboardInterrupt:\n"
+        "        print('interrupted', flush=True)\n"
+        "        sys.exit(130)\n")
+    child = subprocess.Popen([sys.executable, str(script)], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                             text=True, start_new_session=True)
+    try:
+        deadline = time.monotonic() + 60
+        while len(_session_processes(child.pid)) < 3 and time.monotonic() < deadline:  # parent + 2 workers
+            time.sleep(0.2)
+        assert len(_session_processes(child.pid)) >= 3, "the workers did not start"
+        time.sleep(1.0)
+        os.killpg(child.pid, signal.SIGINT)   # as the terminal does
+        out, err = child.communicate(timeout=60)
+    finally:
+        if child.poll() is None:
+            os.killpg(child.pid, signal.SIGKILL)
+    assert child.returncode == 130 and out == "interrupted\n", err
+    assert "Traceback" not in err and "leaked" not in err
+    deadline = time.monotonic() + 10
+    while _session_processes(child.pid) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert _session_processes(child.pid) == []
+
+
+def _session_processes(session: int) -> list[int]:
+    """PIDs of the live processes of a session (Linux /proc)."""
+    import os
+
+    found = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as fh:
+                fields = fh.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if fields[0] != "Z" and int(fields[3]) == session:   # state, ..., session id
+            found.append(int(entry))
+    return found

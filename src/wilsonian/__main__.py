@@ -2,6 +2,6 @@
 
 import sys
 
-from wilsonian.app.cli import main
+from wilsonian.app.entry import main
 
 sys.exit(main())

@@ -9,10 +9,9 @@ from __future__ import annotations
 import argparse
 import math
 import sys
+import warnings
 from dataclasses import fields
 from typing import TYPE_CHECKING, Sequence
-
-import numpy as np
 
 from wilsonian import __version__
 from wilsonian.data.catalog import DATASETS
@@ -96,26 +95,24 @@ def _float_list(text: str) -> tuple[float, ...]:
 def _ridges(text: str) -> tuple[float, ...]:
     """One ridge, a comma-separated list, or a log range start:stop:count."""
     if ":" in text:
-        parts = text.split(":")
+        from wilsonian.app.config_file import ridge_range
+
         try:
-            start, stop, count = float(parts[0]), float(parts[1]), int(parts[2])
-            if len(parts) != 3 or not (math.isfinite(start) and math.isfinite(stop)):
-                raise ValueError
-        except (ValueError, IndexError, OverflowError):
-            raise argparse.ArgumentTypeError(f"a ridge range is start:stop:count, e.g. 1e-8:1e-2:7; got {text!r}") from None
-        if not (start > 0 and stop > 0 and 1 <= count <= 64):
-            raise argparse.ArgumentTypeError(f"a ridge range needs start, stop > 0 and 1 ≤ count ≤ 64; got {text!r}")
-        return tuple(float(v) for v in np.geomspace(start, stop, count))
+            return ridge_range(text)
+        except WilsonianError as exc:
+            raise argparse.ArgumentTypeError(str(exc)) from None
     return _float_list(text)
 
 
-def _add_data_options(p: argparse.ArgumentParser, *, dataset_default: str | None = "digits") -> None:
+def _add_data_options(p: argparse.ArgumentParser, *, dataset_default: str | None = "digits",
+                      dataset_help: str = "", n_pool_help: str = "the whole pool") -> None:
     g = p.add_argument_group("data")
-    g.add_argument("--dataset", default=dataset_default, help=f"one of {', '.join(DATASETS)} (default: %(default)s)")
+    g.add_argument("--dataset", default=dataset_default,
+                   help=f"one of {', '.join(DATASETS)} (default: {dataset_help or '%(default)s'})")
     g.add_argument("--data-dir", help="directory with the data set's files (IDX files, cifar-10-batches-py)")
     g.add_argument("--data-file", help="the .npz file for --dataset npz (arrays X and y)")
     g.add_argument("--split", default="train", help="train, test or all (default: %(default)s)")
-    g.add_argument("--n-pool", type=int, help="seeded subsample of N points (default: the whole pool)")
+    g.add_argument("--n-pool", type=int, help=f"seeded subsample of N points (default: {n_pool_help})")
     g.add_argument("--preprocessing", default="unit-norm", help="unit-norm (default), standardize or none")
 
 
@@ -156,7 +153,8 @@ def _add_learning_options(p: argparse.ArgumentParser, *, trials: int = 20) -> No
     g.add_argument("--label-noise", type=float, default=0.0,
                    help="variance ε² of seeded Gaussian noise on the training labels (test targets stay clean)")
     g.add_argument("--threshold", type=float, default=0.5, help="RG learnability threshold T in (0,1) (default: 0.5)")
-    g.add_argument("--etas", type=_int_list, help="training-set sizes, e.g. 10,20,50 (default: 12 log-spaced from 10 to min(2000, N/4))")
+    g.add_argument("--etas", type=_int_list, help="training-set sizes, e.g. 10,20,50 (default: 12 log-spaced from 10 to min(2000, N/4); "
+                        "from fewer than 10 on pools under N = 160)")
     g.add_argument("--trials", type=int, default=trials, help="independent draws per η (default: %(default)s)")
     g.add_argument("--replace", action=argparse.BooleanOptionalAction, default=False,
                    help="draw training points with replacement (default: without)")
@@ -203,7 +201,7 @@ def build_parser() -> argparse.ArgumentParser:
                           "(topk on a Dask cluster)")
     big.add_argument("--k", type=int, help="modes to resolve with --solver topk/dask")
     big.add_argument("--tol", type=float, help="eigensolver tolerance for --solver topk/dask: residual ‖Kv − wv‖/w_1 "
-                                               "(default 1e-12; 5e-14 for y_k to ~1e-8, above √N·2.2e-16)")
+                                               "(default 1e-12; 5e-14 for y_k to ~1e-8; at least √N·2.2e-16, the round-off of a product with K)")
     big.add_argument("--extra-modes", type=int, default=0,
                      help="resolve this many modes beyond --k and keep --k (the last modes converge slowest)")
     big.add_argument("--tile-cache-gib", type=float, default=0.0,
@@ -231,7 +229,8 @@ def build_parser() -> argparse.ArgumentParser:
     rep = sub.add_parser("reproduce", help="reproduce a figure of the paper (fig1, fig2, fig3, fig4, fig5)",
                          epilog=_FIGURES_HELP, formatter_class=argparse.RawDescriptionHelpFormatter)
     rep.add_argument("figure", help="fig1, fig2, fig3, fig4 or fig5")
-    _add_data_options(rep, dataset_default=None)
+    _add_data_options(rep, dataset_default=None, dataset_help="Fashion-MNIST where it is installed, else digits",
+                      n_pool_help="10,000, the paper's size; digits: the whole set")
     _add_kernel_options(rep)
     _add_learning_options(rep)
     rep.add_argument("--thresholds", type=_float_list, default=(0.25, 0.5, 0.75), help="T values for fig4")
@@ -241,15 +240,16 @@ def build_parser() -> argparse.ArgumentParser:
 
     toy = sub.add_parser("toy", help="the Hermite toy model of the non-Gaussian RG (paper Fig. 3)")
     toy.add_argument("--trials", type=int, default=5_000_000, help="independent training sets m (default: 5e6)")
-    toy.add_argument("--lambda-high", type=_float_list, default=(0.0, 0.1), help="λ_> values, comma-separated")
+    toy.add_argument("--lambda-high", type=_float_list, default=(0.0, 0.1),
+                     help="λ_> values, comma-separated (default: 0,0.1)")
     toy.add_argument("--lambda1", type=float, default=1.0, help="λ_1 (default: 1)")
     toy.add_argument("--ridge", type=float, default=400.0, help="σ² (default: 400)")
     toy.add_argument("--n", type=int, default=100, help="training points per set (default: 100)")
     toy.add_argument("--degree", type=int, default=5, help="target He_degree (default: 5)")
-    toy.add_argument("--seed", type=int, default=0)
+    toy.add_argument("--seed", type=int, default=0, help="seed of the Monte Carlo's draws (default: 0)")
     toy.add_argument("--workers", type=int, help="threads (default: all cores)")
     toy.add_argument("--out", default="toy", help="output directory (default: %(default)s)")
-    toy.add_argument("--quiet", action="store_true")
+    toy.add_argument("--quiet", action="store_true", help="no progress on stderr")
     _add_figure_option(toy)
 
     data = sub.add_parser("data", help="data sets: download")
@@ -258,8 +258,9 @@ def build_parser() -> argparse.ArgumentParser:
     fetch.add_argument("name", help="mnist, fashion-mnist or cifar10")
     fetch.add_argument("--data-dir", required=True, help="where to put the files")
     fetch.add_argument("--mirror", help="base URL of a mirror holding the standard file names")
-    fetch.add_argument("--timeout", type=float, default=60.0)
-    fetch.add_argument("--quiet", action="store_true")
+    fetch.add_argument("--timeout", type=float, default=60.0,
+                       help="seconds without data before a connection is given up (default: %(default)g)")
+    fetch.add_argument("--quiet", action="store_true", help="no progress on stderr")
     return parser
 
 
@@ -287,7 +288,8 @@ def config_from_args(args: argparse.Namespace, *, allow_grid: bool = False, **ov
         return RunConfig(**values)
     explicit = _option_values(args, [n for n in names if n in getattr(args, "explicit", ())])
     explicit.update(overrides)
-    return merge(RunConfig, args.config, explicit, allow_grid=allow_grid)
+    # --figure-formats is an option of the output, not of the run: _figure_formats reads it
+    return merge(RunConfig, args.config, explicit, allow_grid=allow_grid, ignore=("figure_formats",))
 
 
 def _explicit_options(argv: Sequence[str] | None) -> set[str]:
@@ -310,10 +312,20 @@ def _all_actions(parser: argparse.ArgumentParser):
 
 
 def _figure_formats(args: argparse.Namespace) -> tuple[str, ...]:
-    """The checked ``--figure-formats`` (Matplotlib not imported)."""
+    """The checked ``--figure-formats``, else the config file's ``figure-formats`` (Matplotlib
+    not imported)."""
     from wilsonian.plots.formats import command_formats
 
-    return command_formats(args.figure_formats)
+    formats, config = args.figure_formats, getattr(args, "config", None)
+    if formats is None and config is not None:
+        from wilsonian.app.config_file import read_config_file
+
+        formats = read_config_file(config).get("figure_formats")
+        if formats is not None and not (isinstance(formats, str) or (
+                isinstance(formats, list) and all(isinstance(f, str) for f in formats))):
+            raise WilsonianError(f"--config {config}: option 'figure-formats' must be a string such as "
+                                 f"\"png,pdf\" or a list of them, got {formats!r}")
+    return command_formats(formats)
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -352,7 +364,12 @@ def _sweep(args: argparse.Namespace) -> int:
         if not isinstance(file_grid, dict):
             raise WilsonianError(f"--config {args.config}: 'grid' must be a table of option = [values]")
         grid.update({k.replace("-", "_"): v for k, v in file_grid.items()})
-    for name, values in args.grid or ():
+    given: set[str] = set()
+    for name, values in args.grid or ():   # a command-line axis replaces the file's
+        if name in given:
+            flag = name.replace("_", "-")
+            raise WilsonianError(f"--grid {flag} is given twice; give all its values in one --grid {flag}=v1,v2,...")
+        given.add(name)
         grid[name] = values
     base = config_from_args(args, allow_grid=True)
     base.validate()
@@ -405,7 +422,7 @@ def _reproduce(args: argparse.Namespace) -> int:
         check_output_dir(args.out, guards)
         result = reproduce.fig3(trials=args.trials_mc, seed=args.seed, quiet=args.quiet)
     else:
-        dataset, data_dir = reproduce.choose_dataset(args.dataset, args.data_dir)
+        dataset, data_dir = reproduce.choose_dataset(args.dataset, args.data_dir, quiet=args.quiet)
         configs = reproduce.task_configs(config_from_args(args, dataset=dataset, data_dir=data_dir))
         guards = output_guards(configs[0])
         if args.figure == "fig4":
@@ -470,6 +487,15 @@ class _LineTrackingStream:
         return getattr(self._stream, name)
 
 
+def _one_line_warning(message, category, filename, lineno, file=None, line=None) -> None:
+    """A warning during a command is one line, ``warning: ...``, as an error is: not Python's
+    file name, line number and source line. It starts a line of its own after a progress bar."""
+    stream = sys.stderr if file is None else file
+    if not getattr(stream, "at_line_start", True):
+        stream.write("\n")
+    print(f"warning: {message}", file=stream)
+
+
 def _end_progress_lines() -> None:
     """Close any progress bar still on stderr and end its line, so that an error that
     interrupted it starts a line of its own."""
@@ -498,12 +524,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     Matplotlib loaded, against 0.07 s. Files are closed by then and exit handlers still run;
     a caller that passes ``argv`` (a test, a notebook) keeps its collector as it was.
     """
-    stderr = sys.stderr
+    stderr, show_warning = sys.stderr, warnings.showwarning
     sys.stderr = _LineTrackingStream(stderr)
+    warnings.showwarning = _one_line_warning
     try:
         return _main(argv)
     finally:
-        sys.stderr = stderr
+        sys.stderr, warnings.showwarning = stderr, show_warning
         if argv is None:
             import gc
 
@@ -511,9 +538,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _main(argv: Sequence[str] | None) -> int:
-    parser = build_parser()
     try:
-        args = parser.parse_args(argv)
+        args = build_parser().parse_args(argv)
         if getattr(args, "config", None) is not None or args.command == "reproduce":
             args.explicit = _explicit_options(argv)
         handler = {"run": _run, "sweep": _sweep, "reproduce": _reproduce, "toy": _toy, "data": _data}[args.command]

@@ -7,6 +7,7 @@ downstream asks the config about them again.
 
 from __future__ import annotations
 
+import math
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -187,6 +188,11 @@ class RunConfig:
 
     def check_size(self, n: int) -> None:
         """Checks that need the pool size N: --k and the memory of the dense path and of η."""
+        floor = math.sqrt(n) * np.finfo(float).eps   # the round-off of a product with K
+        if self.tol is not None and self.tol < floor:
+            raise WilsonianError(f"--tol {self.tol:g} is below the round-off of a product with K at N = {n:,} "
+                                 f"(√N·2.2e-16 = {floor:.1e}): no eigensolver reaches it; use --tol {floor:.1e} "
+                                 "or more")
         if self.k is not None and self.k + self.extra_modes >= n:
             raise WilsonianError(f"--k {self.k} (+ --extra-modes {self.extra_modes}) must be smaller than the pool "
                                  f"size N = {n}; use the dense solver for every mode")

@@ -12,13 +12,31 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
+import warnings
 from pathlib import Path
 from typing import Any
 
+from wilsonian import __version__
 from wilsonian.errors import WilsonianError, file_error
 
 #: Keys a run's own config.json carries that are records, not options.
 RECORD_KEYS = ("version",)
+
+
+def ridge_range(text: str) -> tuple[float, ...]:
+    """``--ridge start:stop:count`` (a log range, as on the command line) as its ridges."""
+    parts = text.split(":")
+    try:
+        start, stop, count = float(parts[0]), float(parts[1]), int(parts[2])
+        if len(parts) != 3 or not (math.isfinite(start) and math.isfinite(stop)):
+            raise ValueError
+    except (ValueError, IndexError, OverflowError):
+        raise WilsonianError(f"a ridge range is start:stop:count, e.g. 1e-8:1e-2:7; got {text!r}") from None
+    if not (start > 0 and stop > 0 and 1 <= count <= 64):
+        raise WilsonianError(f"a ridge range needs start, stop > 0 and 1 ≤ count ≤ 64; got {text!r}")
+    import numpy as np
+
+    return tuple(float(v) for v in np.geomspace(start, stop, count))
 
 
 def _kind(annotation: str) -> tuple[str, bool]:
@@ -95,11 +113,23 @@ def coerce(path: Path | str, name: str, value: Any, kind: str, optional: bool) -
             raise WilsonianError(f"{where} must be a finite number, got {value!r}")
         return float(value)
     element = {"ints": "int", "floats": "float", "strs": "str"}[kind]
+    if kind == "strs" and isinstance(value, dict):   # activation-params = {slope = 0.1}
+        value = [f"{k}={v}" for k, v in value.items()]
+    if isinstance(value, str) and kind != "strs":    # etas = "10,20,50", as on the command line
+        value = [_number(where, token) for token in value.split(",") if token.strip()]
     if isinstance(value, (int, float, str)) and not isinstance(value, bool):
         value = [value]
     if not isinstance(value, list) or not value:
         raise WilsonianError(f"{where} must be a non-empty list, got {value!r}")
     return tuple(coerce(path, name, v, element, False) for v in value)
+
+
+def _number(where: str, token: str) -> float | int:
+    try:
+        number = float(token)
+    except ValueError:
+        raise WilsonianError(f"{where} must be numbers separated by commas, got {token.strip()!r}") from None
+    return int(number) if number.is_integer() and "." not in token and "e" not in token.lower() else number
 
 
 def merge(config_class, path: str | Path | None, explicit: dict[str, Any], *, ignore: tuple[str, ...] = (),
@@ -116,9 +146,17 @@ def merge(config_class, path: str | Path | None, explicit: dict[str, Any], *, ig
                     raise WilsonianError(f"--config {path}: it has a [grid] table, which only `wilsonian sweep "
                                          f"--config` reads; remove the grid to run its base point")
                 continue
+            if name == "version" and value != __version__:
+                warnings.warn(f"--config {path} was written by wilsonian {value}, this is {__version__}: "
+                              "its numbers may differ", stacklevel=2)
             if name in RECORD_KEYS or name in ignore:
                 continue
-            if name == "ridge" and isinstance(value, list):  # a ridge list in a file
+            if name == "ridge" and isinstance(value, str) and ":" in value:   # a log range
+                try:
+                    value = list(ridge_range(value))
+                except WilsonianError as exc:
+                    raise WilsonianError(f"--config {path}: option 'ridge': {exc}") from None
+            if name == "ridge" and isinstance(value, (list, str)):  # a ridge list in a file
                 ridges = coerce(path, name, value, "floats", False)
                 values["ridge"], values["ridges"] = ridges[0], (ridges if len(ridges) > 1 else None)
                 continue

@@ -17,6 +17,7 @@ import hashlib
 import io
 import json
 import os
+import tempfile
 from pathlib import Path
 from typing import Any, Iterable, Iterator
 
@@ -132,7 +133,23 @@ def _check_output_dir(given: Path, protected, recover: bool) -> Path:
             raise _refuse(given, f"{where} {label} ({guarded})")
     if resolved.is_dir():
         check_replaceable(resolved)
+    if recover:   # the check before any work (not the one under the swap's lock)
+        _check_writable(given, resolved)
     return resolved
+
+
+def _check_writable(given: Path, resolved: Path) -> None:
+    """Refuse ``--out`` where its staging folder could not be made (a read-only file system,
+    /proc, no permission), so that the run fails before its work, not after it."""
+    place = resolved.parent
+    while not place.exists():   # the folders to be created go under the nearest existing one
+        place = place.parent
+    try:
+        probe = tempfile.mkdtemp(prefix=f".{resolved.name}.", suffix=".probe", dir=place)
+    except OSError as exc:
+        raise WilsonianError(f"--out {given} cannot be written: no folder can be made in {place} "
+                             f"({exc.strerror or exc})") from None
+    os.rmdir(probe)
 
 
 @contextlib.contextmanager

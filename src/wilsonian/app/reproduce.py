@@ -53,8 +53,9 @@ class Reproduction:
     summary: list[str] = field(default_factory=list)
 
 
-def choose_dataset(dataset: str | None, data_dir: str | None) -> tuple[str, str | None]:
-    """The data set for a figure: the user's, else Fashion-MNIST if installed, else digits."""
+def choose_dataset(dataset: str | None, data_dir: str | None, *, quiet: bool = False) -> tuple[str, str | None]:
+    """The data set for a figure: the user's, else Fashion-MNIST if installed, else digits
+    (which one is said on stderr unless ``quiet``; the figure's JSON records it anyway)."""
     if dataset:
         if dataset not in TASKS:
             raise WilsonianError(f"reproduce supports {', '.join(TASKS)}; got --dataset {dataset}")
@@ -63,9 +64,11 @@ def choose_dataset(dataset: str | None, data_dir: str | None) -> tuple[str, str 
         raise WilsonianError("--data-dir needs --dataset (mnist, fashion-mnist or cifar10)")
     fashion = default_data_dir("fashion-mnist")
     if fashion is not None and Path(fashion).is_dir():
-        print(f"reproduce: using Fashion-MNIST from {fashion}", file=sys.stderr)
+        if not quiet:
+            print(f"reproduce: using Fashion-MNIST from {fashion}", file=sys.stderr)
         return "fashion-mnist", None
-    print("reproduce: Fashion-MNIST is not installed; using scikit-learn's 8x8 digits", file=sys.stderr)
+    if not quiet:
+        print("reproduce: Fashion-MNIST is not installed; using scikit-learn's 8x8 digits", file=sys.stderr)
     return "digits", None
 
 

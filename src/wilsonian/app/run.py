@@ -145,9 +145,10 @@ def check_kernel_scale(operator: KernelOperator) -> None:
     with np.errstate(over="ignore", invalid="ignore"):
         diagonal = operator.diagonal()
     if not np.all(np.isfinite(diagonal)) or np.max(np.abs(diagonal)) > 1e150:
+        reach = f"{np.max(np.abs(diagonal)):.3g}" if np.all(np.isfinite(diagonal)) else "inf or NaN"
         raise WilsonianError(
-            "the kernel overflows float64 on this pool (its diagonal reaches "
-            f"{np.nanmax(np.abs(diagonal)):.3g}): lower --weight-var, --bias-var or --depth")
+            f"the kernel overflows float64 on this pool (its diagonal reaches {reach}): lower --weight-var, "
+            "--bias-var or --depth")
 
 
 def compute_spectrum(config: RunConfig, pool: Pool, cache: ArtifactCache, solver=None) -> Spectrum:

@@ -17,7 +17,6 @@ import contextlib
 import itertools
 import json
 import os
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, replace
 from typing import Any, Iterator, Sequence
 
@@ -194,6 +193,40 @@ class SweepResult:
         return table
 
 
+def _leave_interrupts_to_the_parent() -> None:
+    """Initializer of the sweep's worker processes: Ctrl-C reaches every process of the
+    terminal's group, and a worker interrupted inside numba or BLAS could hang the pool; the
+    parent stops the workers instead."""
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+def _in_processes(function, arguments: list[tuple], workers: int) -> list:
+    """``[function(*a) for a in arguments]`` in ``workers`` spawned processes, in order. On an
+    exception in the parent (Ctrl-C) or a worker, every worker is stopped before it propagates:
+    nothing keeps running, and nothing is left waiting on a worker."""
+    import multiprocessing
+
+    pool = multiprocessing.get_context("spawn").Pool(workers, initializer=_leave_interrupts_to_the_parent)
+    try:
+        results = pool.starmap(function, arguments, chunksize=1)
+    except BaseException:
+        pool.terminate()
+        pool.join()
+        # The stopped pool's queues hold named semaphores inside reference cycles; collect
+        # them now, or the command's exit (which skips collection) leaves them to the
+        # resource tracker, which reports them as leaked.
+        del pool
+        import gc
+
+        gc.collect()
+        raise
+    pool.close()
+    pool.join()
+    return results
+
+
 def sweep(base: RunConfig, grid: dict[str, Sequence], *, workers: int | None = None) -> SweepResult:
     """Run a grid: groups in parallel processes (at most the CPU count), each through the cache."""
     grid = dict(grid)
@@ -215,12 +248,9 @@ def sweep(base: RunConfig, grid: dict[str, Sequence], *, workers: int | None = N
         for i in todo:
             outcomes[i] = run_group(groups[i])
     else:
-        import multiprocessing
-
-        with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
-            done = pool.map(run_group, [groups[i] for i in todo], [max(1, cores // workers)] * len(todo))
-            for i, outcome in zip(todo, done):
-                outcomes[i] = outcome
+        done = _in_processes(run_group, [(groups[i], max(1, cores // workers)) for i in todo], workers)
+        for i, outcome in zip(todo, done):
+            outcomes[i] = outcome
     rows = [row for outcome in outcomes for row in outcome["rows"]]
     order = {json.dumps(p, sort_keys=True): i for i, p in enumerate(_grid_points(grid))}
     rows.sort(key=lambda r: order[json.dumps({k: r["point"][k] for k in grid}, sort_keys=True)])
