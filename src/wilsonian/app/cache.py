@@ -114,8 +114,14 @@ def solve(operator: CachedOperator, solver, y: np.ndarray, cache: ArtifactCache,
 
     ``check(spectrum)``, if given, runs on a freshly computed spectrum before it is cached (an
     exception keeps it out of the cache)."""
+    from wilsonian.kernels._tiles import blas_threads
+
     kernel_key = artifact_key("kernel", **operator.cache_key())
-    key = artifact_key("spectrum", kernel=kernel_key, solver=solver.cache_key(), targets=array_digest(y))
+    # An eigensolver's round-off depends on BLAS's thread count (its level-2 products split
+    # their sums by thread); the kernel's does not. A spectrum made on fewer threads (a
+    # sweep's worker) is not served to a run on more: the run then gives its own bits.
+    key = artifact_key("spectrum", kernel=kernel_key, solver=solver.cache_key(), targets=array_digest(y),
+                       blas_threads=blas_threads())
     solved: dict[str, Any] = {}
 
     def compute() -> dict[str, np.ndarray]:

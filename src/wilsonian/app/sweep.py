@@ -122,17 +122,23 @@ def plan(base: RunConfig, grid: dict[str, tuple]) -> list[Group]:
     return groups
 
 
-def _group_key(group: Group) -> str:
+def _group_key(group: Group, blas_threads: int | None = None) -> str:
+    """The cache key of a group's rows, computed with ``blas_threads`` (None: as many as BLAS
+    has here), which the spectrum's round-off depends on."""
+    from wilsonian.kernels._tiles import blas_threads as available
     from wilsonian.store import artifact_key
 
-    return artifact_key("sweep-group", config=group.config.as_dict(), thresholds=list(group.thresholds))
+    threads = available() if blas_threads is None else blas_threads
+    return artifact_key("sweep-group", config=group.config.as_dict(), thresholds=list(group.thresholds),
+                        blas_threads=threads)
 
 
-def cached_group(group: Group) -> dict[str, Any] | None:
-    """A group's rows from the cache, or None."""
+def cached_group(group: Group, blas_threads: int | None = None) -> dict[str, Any] | None:
+    """A group's rows from the cache (computed with ``blas_threads``, as in :func:`run_group`),
+    or None."""
     from wilsonian.app.run import open_cache
 
-    hit = open_cache(group.config).load("sweep", _group_key(group), record_miss=False)
+    hit = open_cache(group.config).load("sweep", _group_key(group, blas_threads), record_miss=False)
     return None if hit is None else json.loads(str(hit["rows"]))
 
 
@@ -142,7 +148,7 @@ def run_group(group: Group, blas_threads: int | None = None) -> dict[str, Any]:
     from wilsonian.app.run import open_cache, run
 
     cache = open_cache(group.config)
-    key = _group_key(group)
+    key = _group_key(group, blas_threads)
 
     def compute() -> dict[str, np.ndarray]:
         if blas_threads is not None:
@@ -239,16 +245,20 @@ def sweep(base: RunConfig, grid: dict[str, Sequence], *, workers: int | None = N
         grid["ridge"] = base.ridges
     grid = check_grid(grid)
     groups = plan(base, grid)
-    # groups a previous (perhaps interrupted) sweep finished come from the cache at once
-    outcomes: list[dict | None] = [cached_group(g) for g in groups]
-    todo = [i for i, o in enumerate(outcomes) if o is None]
     cores = os.cpu_count() or 1
-    workers = max(1, min(workers or cores, cores, len(todo) or 1))
-    if workers == 1:
+    parallel = max(1, min(workers or cores, cores))   # groups at once
+    # Each group's BLAS threads (on which its round-off depends) follow from --workers alone,
+    # not from how many groups are left to run: a resumed sweep gives a fresh one's numbers.
+    threads = None if parallel == 1 else max(1, cores // parallel)
+    # groups a previous (perhaps interrupted) sweep finished come from the cache at once
+    outcomes: list[dict | None] = [cached_group(g, threads) for g in groups]
+    todo = [i for i, o in enumerate(outcomes) if o is None]
+    processes = min(parallel, len(todo))
+    if processes <= 1:
         for i in todo:
-            outcomes[i] = run_group(groups[i])
+            outcomes[i] = run_group(groups[i], threads)
     else:
-        done = _in_processes(run_group, [(groups[i], max(1, cores // workers)) for i in todo], workers)
+        done = _in_processes(run_group, [(groups[i], threads) for i in todo], processes)
         for i, outcome in zip(todo, done):
             outcomes[i] = outcome
     rows = [row for outcome in outcomes for row in outcome["rows"]]
