@@ -121,9 +121,14 @@ def _tile_cache_hint(n: int) -> str | None:
 
 
 def _kernel_label(kernel) -> str:
+    """"nngp relu depth 2", "conv ntk relu depth 2, 3×3 filters, gap readout": for progress lines."""
     record = kernel.as_dict()
-    return " ".join(str(record.get(k)) for k in ("architecture", "kind", "activation") if record.get(k)) + \
-        f" depth {record.get('depth')}"
+    label = " ".join(str(record[k]) for k in ("family", "kind", "activation") if record.get(k) and
+                     (k != "family" or record[k] != "fc")) + f" depth {record.get('depth')}"
+    if record.get("family") == "conv":
+        f = record.get("filter_size")
+        label += f", {f}×{f} filters, {record.get('readout')} readout"
+    return label
 
 
 def spectrum_check(config: RunConfig):

@@ -172,7 +172,8 @@ def resolve_task(dataset: str, classes: Any, raw: RawData | None, targets: str |
                 raise WilsonianError(
                     f"the labels in {source} have {uniq.size} distinct values "
                     f"({_label_repr(uniq)}); pass classes 'A,B' (y = +1 for A, -1 for B), a list "
-                    "of classes or 'all' (one-hot targets), or store float targets for regression."
+                    "of classes or 'all' (one-hot targets); float targets are a regression task unless "
+                    "every value is a whole number, as here, which reads as class labels."
                 )
         else:
             tokens = _split_classes(classes)
