@@ -399,7 +399,9 @@ def test_a_warning_is_one_line(capsys, monkeypatch):
     code, _, err = run_cli(["data", "fetch", "mnist", "--data-dir", "x"], capsys)
     assert code == 0
     assert err == "warning: top-k eigensolver: 3 of 5 eigenpairs did not reach the tolerance\n"
-    assert warnings.showwarning is not cli._one_line_warning   # restored after the command
+    from wilsonian.errors import show_warning_on_one_line
+
+    assert warnings.showwarning is not show_warning_on_one_line   # restored after the command
 
 
 def test_ctrl_c_while_the_command_loads_is_one_line(tmp_path):

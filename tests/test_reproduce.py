@@ -52,8 +52,10 @@ def test_fig4_thresholds(tmp_path, cache, capsys):
 def test_fig2_and_fig5_mode_statistics(tmp_path, cache, capsys):
     captured = run_ok(["reproduce", "fig2", "--out", str(tmp_path / "fig2"), "--cache-dir", cache, *COMMON], capsys)
     # COMMON's learning-curve options are not fig2's: named, not silently dropped, not refused
-    assert ("reproduce fig2: ignoring --etas, --trials (fig2 fits the eigenmodes and draws no learning curve)"
-            in captured.err)
+    assert ("warning: reproduce fig2 ignores --etas, --trials (fig2 fits the eigenmodes and draws no learning "
+            "curve)" in captured.err)
+    # and records their defaults: the same config as without them
+    assert json.loads((tmp_path / "fig2" / "config.json").read_text())[0]["trials"] == 20
     record = json.loads((tmp_path / "fig2" / "fig2.json").read_text())
     assert record["pairs"] == [[10, 11]]
     assert (tmp_path / "fig2" / "fig2_8-9.png").exists()
@@ -69,11 +71,11 @@ def test_fig2_and_fig5_mode_statistics(tmp_path, cache, capsys):
 def test_options_a_figure_does_not_use_are_named(tmp_path, capsys):
     captured = run_ok(["reproduce", "fig3", "--out", str(tmp_path / "a"), "--trials-mc", "500", "--quiet",
                        "--dataset", "mnist", "--kernel", "ntk", "--thresholds", "0.3"], capsys)
-    line, = [x for x in captured.err.splitlines() if x.startswith("reproduce fig3: ignoring ")]
-    assert line.startswith("reproduce fig3: ignoring --dataset, --kernel, --thresholds (fig3 is the Hermite toy")
+    line, = [x for x in captured.err.splitlines() if x.startswith("warning: reproduce fig3 ignores ")]
+    assert line.startswith("warning: reproduce fig3 ignores --dataset, --kernel, --thresholds (fig3 is the Hermite")
     captured = run_ok(["reproduce", "fig3", "--out", str(tmp_path / "b"), "--trials-mc", "500", "--quiet",
                        "--seed", "1", "--no-cache"], capsys)
-    assert "ignoring" not in captured.err
+    assert "ignores" not in captured.err
     # the same sample: the ignored options changed nothing
     a, b = (json.loads((tmp_path / d / "toy.json").read_text()) for d in ("a", "b"))
     assert a["results"] != b["results"]   # seed 1 against seed 0

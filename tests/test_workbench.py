@@ -104,6 +104,17 @@ def test_a_config_file_takes_the_command_lines_syntax(tmp_path, capsys):
     assert_one_line_error(code, err, "figure-formats")
 
 
+def test_a_sweep_files_grid_takes_the_command_lines_syntax(tmp_path, capsys):
+    config = tmp_path / "sweep.toml"
+    config.write_text('n-pool = 300\netas = [10, 40]\ntrials = 2\n\n[grid]\nthreshold = "0.25,0.75"\n')
+    code, _, err = run_cli(["sweep", "--config", config, "--quiet", "--no-cache", "--out", tmp_path / "a"], capsys)
+    assert code == 0, err
+    code, _, err = run_cli(["sweep", *SMALL, "--grid", "threshold=0.25,0.75", "--no-cache", "--out", tmp_path / "b"],
+                           capsys)
+    assert code == 0, err
+    assert (tmp_path / "a" / "sweep.csv").read_bytes() == (tmp_path / "b" / "sweep.csv").read_bytes()
+
+
 def test_a_config_file_of_another_version_is_read_with_a_warning(tmp_path, capsys):
     config = tmp_path / "config.json"
     config.write_text(json.dumps({"n_pool": 300, "etas": [10, 40], "trials": 2, "version": "0.0.1"}))

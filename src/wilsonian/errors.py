@@ -15,6 +15,18 @@ class WilsonianError(ValueError):
     """Bad input: the message says what was wrong and what to do about it."""
 
 
+def show_warning_on_one_line(message, category, filename, lineno, file=None, line=None) -> None:
+    """A ``warnings.showwarning`` for the commands: ``warning: ...`` on one line, as an error
+    is, not Python's file name, line number and source line; on a line of its own after a
+    progress bar (a stream that tracks ``at_line_start``, as the CLI's stderr does)."""
+    import sys
+
+    stream = sys.stderr if file is None else file
+    if not getattr(stream, "at_line_start", True):
+        stream.write("\n")
+    print(f"warning: {message}", file=stream)
+
+
 def one_line(exc: BaseException) -> str:
     """The text of ``exc`` (or its type name) on one line, for quoting in a message."""
     text = " ".join(str(exc).split())

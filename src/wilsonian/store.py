@@ -83,7 +83,8 @@ class ArtifactCache:
         return Path(self.root) / kind / f"{key}.npz"
 
     def _say(self, message: str) -> None:
-        if not self.quiet:
+        # --quiet silences progress ("cache: reusing ..."), never a warning
+        if not self.quiet or message.startswith("warning: "):
             print(message, file=sys.stderr)
 
     def load(self, kind: str, key: str, *, record_miss: bool = True) -> dict[str, np.ndarray] | None:

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Sequence
 
 from wilsonian import __version__
 from wilsonian.data.catalog import DATASETS
-from wilsonian.errors import WilsonianError, os_error_message
+from wilsonian.errors import WilsonianError, os_error_message, show_warning_on_one_line
 
 if TYPE_CHECKING:
     from wilsonian.app.config import RunConfig
@@ -36,7 +36,7 @@ figures:
   fig5  Gaussian against Cauchy laws of every resolved mode along k, and high-k
         marginals (--modes: the marginals shown)
   fig2 and fig5 use the data and kernel options only; an option a figure does
-  not use is named on stderr and ignored.
+  not use is named in a warning and ignored.
 
 data: the paper's two tasks of --dataset (mnist 8-9 and 0-1, fashion-mnist 0-9
 and 7-9, cifar10 ship-truck and automobile-bird, digits 8-9 and 0-1), pools of
@@ -415,8 +415,12 @@ def _reproduce(args: argparse.Namespace) -> int:
     # does not use is named on stderr rather than refused: it must not pass unnoticed.
     unused, why = _unused_options(args.figure, getattr(args, "explicit", set()))
     if unused:
-        print(f"reproduce {args.figure}: ignoring {', '.join(_option_flag(d) for d in unused)} ({why})",
+        print(f"warning: reproduce {args.figure} ignores {', '.join(_option_flag(d) for d in unused)} ({why})",
               file=sys.stderr)
+        # ... and records their defaults, as if they had not been given
+        defaults = build_parser().parse_args(["reproduce", args.figure])
+        for dest in unused:
+            setattr(args, dest, getattr(defaults, dest))
     if args.figure == "fig3":
         guards = [("the cache directory", args.cache_dir)]
         check_output_dir(args.out, guards)
@@ -487,15 +491,6 @@ class _LineTrackingStream:
         return getattr(self._stream, name)
 
 
-def _one_line_warning(message, category, filename, lineno, file=None, line=None) -> None:
-    """A warning during a command is one line, ``warning: ...``, as an error is: not Python's
-    file name, line number and source line. It starts a line of its own after a progress bar."""
-    stream = sys.stderr if file is None else file
-    if not getattr(stream, "at_line_start", True):
-        stream.write("\n")
-    print(f"warning: {message}", file=stream)
-
-
 def _end_progress_lines() -> None:
     """Close any progress bar still on stderr and end its line, so that an error that
     interrupted it starts a line of its own."""
@@ -526,7 +521,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     """
     stderr, show_warning = sys.stderr, warnings.showwarning
     sys.stderr = _LineTrackingStream(stderr)
-    warnings.showwarning = _one_line_warning
+    warnings.showwarning = show_warning_on_one_line
     try:
         return _main(argv)
     finally:

@@ -17,7 +17,9 @@ import contextlib
 import itertools
 import json
 import os
+import sys
 from dataclasses import dataclass, replace
+from pathlib import Path
 from typing import Any, Iterator, Sequence
 
 import numpy as np
@@ -56,6 +58,8 @@ def check_grid(grid: dict[str, Sequence]) -> dict[str, tuple]:
             raise WilsonianError(f"--grid: cannot sweep {name.replace('_', '-')!r}; choose from "
                                  + ", ".join(o.replace("_", "-") for o in GRID_OPTIONS))
         kind = GRID_OPTIONS[name]
+        if isinstance(values, str):   # "1,2,3" (classes "0,9;7,9"), as on the command line
+            values = parse_grid_option(f"{name}={values}")[1]
         if isinstance(values, (str, int, float)):
             values = (values,)
         if not values:
@@ -199,24 +203,47 @@ class SweepResult:
         return table
 
 
-def _leave_interrupts_to_the_parent() -> None:
-    """Initializer of the sweep's worker processes: Ctrl-C reaches every process of the
-    terminal's group, and a worker interrupted inside numba or BLAS could hang the pool; the
-    parent stops the workers instead."""
+def _start_worker() -> None:
+    """Initializer of the sweep's worker processes: Ctrl-C is the parent's to handle (it stops
+    the workers; a worker interrupted inside numba or BLAS could hang the pool), and a
+    warning is one line, as in the command."""
     import signal
+    import warnings
+
+    from wilsonian.errors import show_warning_on_one_line
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    warnings.showwarning = show_warning_on_one_line
 
 
-def _in_processes(function, arguments: list[tuple], workers: int) -> list:
-    """``[function(*a) for a in arguments]`` in ``workers`` spawned processes, in order. On an
-    exception in the parent (Ctrl-C) or a worker, every worker is stopped before it propagates:
-    nothing keeps running, and nothing is left waiting on a worker."""
+def _call(function_and_arguments: tuple) -> Any:
+    function, arguments = function_and_arguments
+    return function(*arguments)
+
+
+def _in_processes(function, arguments: list[tuple], workers: int, *, done=None,
+                  on_interrupt=None) -> list:
+    """``[function(*a) for a in arguments]`` in ``workers`` spawned processes, in order;
+    ``done(i)`` after each result. On an exception in the parent (Ctrl-C) or a worker, every
+    worker is stopped, then ``on_interrupt()`` runs, before it propagates: nothing keeps
+    running, and nothing is left waiting on a worker."""
+    import gc
     import multiprocessing
+    import signal
 
-    pool = multiprocessing.get_context("spawn").Pool(workers, initializer=_leave_interrupts_to_the_parent)
+    # SIGINT is held back while the workers start: a worker inherits the mask and never sees
+    # Ctrl-C, even during its imports before the initializer runs; the parent gets it after.
+    held = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
     try:
-        results = pool.starmap(function, arguments, chunksize=1)
+        pool = multiprocessing.get_context("spawn").Pool(workers, initializer=_start_worker)
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, held)
+    try:
+        results = []
+        for i, result in enumerate(pool.imap(_call, [(function, a) for a in arguments])):
+            results.append(result)
+            if done is not None:
+                done(i)
     except BaseException:
         pool.terminate()
         pool.join()
@@ -224,13 +251,24 @@ def _in_processes(function, arguments: list[tuple], workers: int) -> list:
         # them now, or the command's exit (which skips collection) leaves them to the
         # resource tracker, which reports them as leaked.
         del pool
-        import gc
-
         gc.collect()
+        if on_interrupt is not None:
+            on_interrupt()
         raise
     pool.close()
     pool.join()
     return results
+
+
+def _remove_workers_temporaries(config: RunConfig) -> None:
+    """Temporary cache files that workers stopped mid-write left (up to 8N² bytes each)."""
+    from wilsonian.app.run import open_cache
+    from wilsonian.atomic import remove_stale_temporaries
+
+    root = open_cache(config).root
+    if root is not None and config.no_cache is False:
+        for kind in ("kernel", "spectrum", "sweep"):
+            remove_stale_temporaries(Path(root) / kind)
 
 
 def sweep(base: RunConfig, grid: dict[str, Sequence], *, workers: int | None = None) -> SweepResult:
@@ -258,7 +296,15 @@ def sweep(base: RunConfig, grid: dict[str, Sequence], *, workers: int | None = N
         for i in todo:
             outcomes[i] = run_group(groups[i], threads)
     else:
-        done = _in_processes(run_group, [(groups[i], threads) for i in todo], processes)
+        # Workers' progress bars would interleave on one terminal: they run quiet (not part of
+        # the numbers, nor of the cache keys) and the parent says when each group is done.
+        def finished(j: int) -> None:
+            if not base.quiet:
+                print(f"sweep: group {j + 1} of {len(todo)} done", file=sys.stderr, flush=True)
+
+        quiet = [replace(groups[i], config=replace(groups[i].config, quiet=True)) for i in todo]
+        done = _in_processes(run_group, [(group, threads) for group in quiet], processes, done=finished,
+                             on_interrupt=lambda: _remove_workers_temporaries(base))
         for i, outcome in zip(todo, done):
             outcomes[i] = outcome
     rows = [row for outcome in outcomes for row in outcome["rows"]]
