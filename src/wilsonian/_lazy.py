@@ -23,6 +23,6 @@ def lazy_exports(package: str, namespace: dict, exports: Mapping[str, str]) -> t
         return value
 
     def __dir__():
-        return sorted([*namespace, *exports])
+        return sorted({*namespace, *exports})
 
     return __getattr__, __dir__
