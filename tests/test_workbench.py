@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -240,6 +241,7 @@ def test_a_sweep_config_file_with_a_grid_table(tmp_path, capsys):
     assert not (tmp_path / "q").exists()
 
 
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="counts processes through Linux's /proc")
 def test_ctrl_c_stops_the_sweeps_worker_processes(tmp_path):
     """Ctrl-C reaches every process of the terminal's group. The sweep's pool leaves it to
     the parent, which stops every worker and exits: no hang, no process left running."""

@@ -233,11 +233,13 @@ def _in_processes(function, arguments: list[tuple], workers: int, *, done=None,
 
     # SIGINT is held back while the workers start: a worker inherits the mask and never sees
     # Ctrl-C, even during its imports before the initializer runs; the parent gets it after.
-    held = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    mask = getattr(signal, "pthread_sigmask", None)   # POSIX; elsewhere the initializer alone
+    held = mask(signal.SIG_BLOCK, {signal.SIGINT}) if mask is not None else None
     try:
         pool = multiprocessing.get_context("spawn").Pool(workers, initializer=_start_worker)
     finally:
-        signal.pthread_sigmask(signal.SIG_SETMASK, held)
+        if mask is not None:
+            mask(signal.SIG_SETMASK, held)
     try:
         results = []
         for i, result in enumerate(pool.imap(_call, [(function, a) for a in arguments])):
