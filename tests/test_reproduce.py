@@ -115,6 +115,7 @@ def test_fig3_and_toy_write_the_slopes(tmp_path, capsys):
     ["reproduce", "fig9"],
     ["reproduce", "fig1", "--dataset", "gaussian"],
     ["reproduce", "fig4", "--dataset", "digits", "--thresholds", "0.5,1.2"],
+    ["reproduce", "fig4", "--dataset", "digits", "--thresholds", "0.5,0.5"],
     ["toy", "--trials", "0"],
     ["toy", "--ridge", "-1"],
     ["toy", "--trials", "10", "--figure-formats", "tiff"],

@@ -139,6 +139,8 @@ def check_thresholds(thresholds: Sequence[float]) -> tuple[float, ...]:
     for t in thresholds:
         if not 0 < t < 1:
             raise WilsonianError(f"every threshold T must lie strictly between 0 and 1, got {t}")
+    if len(set(thresholds)) != len(thresholds):   # fig4.json keys its curves by T
+        raise WilsonianError(f"--thresholds repeat a value ({', '.join(f'{t:g}' for t in thresholds)}); give each T once")
     return thresholds
 
 
