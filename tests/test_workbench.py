@@ -242,7 +242,8 @@ def test_a_sweep_config_file_with_a_grid_table(tmp_path, capsys):
 
 
 @pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="counts processes through Linux's /proc")
-def test_ctrl_c_stops_the_sweeps_worker_processes(tmp_path):
+@pytest.mark.parametrize("when", ["while the workers start", "once they run"])
+def test_ctrl_c_stops_the_sweeps_worker_processes(tmp_path, when):
     """Ctrl-C reaches every process of the terminal's group. The sweep's pool leaves it to
     the parent, which stops every worker and exits: no hang, no process left running."""
     import os
@@ -265,11 +266,16 @@ def test_ctrl_c_stops_the_sweeps_worker_processes(tmp_path):
                              text=True, start_new_session=True)
     try:
         deadline = time.monotonic() + 60
-        while len(_session_processes(child.pid)) < 3 and time.monotonic() < deadline:  # parent + 2 workers
-            time.sleep(0.2)
-        assert len(_session_processes(child.pid)) >= 3, "the workers did not start"
-        time.sleep(1.0)
+        # parent, resource tracker and 2 workers: the workers are still importing when there
+        # are 4 processes; they have long been running a second later
+        while len(_session_processes(child.pid)) < 4 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert len(_session_processes(child.pid)) >= 4, "the workers did not start"
+        if when == "once they run":
+            time.sleep(1.5)
         os.killpg(child.pid, signal.SIGINT)   # as the terminal does
+        time.sleep(0.02)
+        os.killpg(child.pid, signal.SIGINT)   # and a second time (timeout sends two)
         out, err = child.communicate(timeout=60)
     finally:
         if child.poll() is None:

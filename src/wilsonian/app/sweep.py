@@ -203,10 +203,10 @@ class SweepResult:
         return table
 
 
-def _start_worker() -> None:
+def _start_worker(ready) -> None:
     """Initializer of the sweep's worker processes: Ctrl-C is the parent's to handle (it stops
     the workers; a worker interrupted inside numba or BLAS could hang the pool), and a
-    warning is one line, as in the command."""
+    warning is one line, as in the command. Then it tells the parent it is ready."""
     import signal
     import warnings
 
@@ -214,6 +214,7 @@ def _start_worker() -> None:
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     warnings.showwarning = show_warning_on_one_line
+    ready.put(os.getpid())
 
 
 def _call(function_and_arguments: tuple) -> Any:
@@ -231,35 +232,71 @@ def _in_processes(function, arguments: list[tuple], workers: int, *, done=None,
     import multiprocessing
     import signal
 
-    # SIGINT is held back while the workers start: a worker inherits the mask and never sees
-    # Ctrl-C, even during its imports before the initializer runs; the parent gets it after.
+    # SIGINT is held back until every worker has started: a worker inherits the mask and
+    # never sees Ctrl-C, even during its imports before the initializer runs, and none is
+    # stopped half-started (it would print a traceback); the parent gets a Ctrl-C after.
+    # The resource tracker must be running first: starting it unblocks SIGINT again.
+    # Another thread (BLAS's) can take a process-wide SIGINT despite the mask, so meanwhile
+    # the parent's handler only notes it, and the interrupt is raised once the pool stands.
+    context = multiprocessing.get_context("spawn")
     mask = getattr(signal, "pthread_sigmask", None)   # POSIX; elsewhere the initializer alone
-    held = mask(signal.SIG_BLOCK, {signal.SIGINT}) if mask is not None else None
+    if mask is not None:
+        from multiprocessing import resource_tracker
+
+        resource_tracker.ensure_running()
+    noted: list[int] = []
+    with _interrupts_held(noted.append):
+        held = mask(signal.SIG_BLOCK, {signal.SIGINT}) if mask is not None else None
+        try:
+            ready = context.SimpleQueue()
+            pool = context.Pool(workers, initializer=_start_worker, initargs=(ready,))
+            for _ in range(workers):
+                ready.get()
+        finally:
+            if mask is not None:
+                mask(signal.SIG_SETMASK, held)
     try:
-        pool = multiprocessing.get_context("spawn").Pool(workers, initializer=_start_worker)
-    finally:
-        if mask is not None:
-            mask(signal.SIG_SETMASK, held)
-    try:
+        if noted:
+            raise KeyboardInterrupt
         results = []
         for i, result in enumerate(pool.imap(_call, [(function, a) for a in arguments])):
             results.append(result)
             if done is not None:
                 done(i)
     except BaseException:
-        pool.terminate()
-        pool.join()
-        # The stopped pool's queues hold named semaphores inside reference cycles; collect
-        # them now, or the command's exit (which skips collection) leaves them to the
-        # resource tracker, which reports them as leaked.
-        del pool
-        gc.collect()
-        if on_interrupt is not None:
-            on_interrupt()
+        # A second Ctrl-C (or timeout's second SIGINT) must not cut the clean-up short.
+        with _interrupts_held():
+            pool.terminate()
+            pool.join()
+            # The stopped pool's queues hold named semaphores inside reference cycles; collect
+            # them now, or the command's exit (which skips collection) leaves them to the
+            # resource tracker, which reports them as leaked.
+            del pool
+            gc.collect()
+            if on_interrupt is not None:
+                on_interrupt()
         raise
     pool.close()
     pool.join()
     return results
+
+
+@contextlib.contextmanager
+def _interrupts_held(note=None) -> Iterator[None]:
+    """SIGINT ignored inside the block, or passed to ``note(signum)`` (where a handler can be
+    set: the main thread)."""
+    import signal
+
+    handler = signal.SIG_IGN if note is None else (lambda signum, frame: note(signum))
+    try:
+        previous = signal.signal(signal.SIGINT, handler)
+    except ValueError:   # not the main thread
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 def _remove_workers_temporaries(config: RunConfig) -> None:
