@@ -381,7 +381,8 @@ def _sweep(args: argparse.Namespace) -> int:
     check_output_dir(base.out, guards)
     result = sweep.sweep(base, grid_checked, workers=args.workers)
     sweep.write(result, base, base.out, guards, figure_formats=formats)
-    print(f"{len(result.rows)} grid points; wrote {base.out}/sweep.csv, sweep.json and figures/")
+    points = len(result.rows)
+    print(f"{points} grid point{'s' if points != 1 else ''}; wrote {base.out}/sweep.csv, sweep.json and figures/")
     return 0
 
 
