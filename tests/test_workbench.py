@@ -255,10 +255,10 @@ def test_ctrl_c_stops_the_sweeps_worker_processes(tmp_path, when):
     script = tmp_path / "interrupted.py"
     script.write_text(
         "import sys, time\n"
-        "from wilsonian.app.sweep import _in_processes\n"
+        "from wilsonian.app.workers import in_processes\n"
         "if __name__ == '__main__':\n"
         "    try:\n"
-        "        _in_processes(time.sleep, [(120,), (120,), (120,)], 2)\n"
+        "        in_processes(time.sleep, [(120,), (120,), (120,)], 2)\n"
         "    except KeyboardInterrupt:\n"
         "        print('interrupted', flush=True)\n"
         "        sys.exit(130)\n")

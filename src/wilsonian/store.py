@@ -83,9 +83,23 @@ class ArtifactCache:
         return Path(self.root) / kind / f"{key}.npz"
 
     def _say(self, message: str) -> None:
-        # --quiet silences progress ("cache: reusing ..."), never a warning
-        if not self.quiet or message.startswith("warning: "):
+        """A progress line (``--quiet`` silences it)."""
+        if not self.quiet:
             print(message, file=sys.stderr)
+
+    @staticmethod
+    def _warn(message: str) -> None:
+        """A warning line: shown even with ``--quiet``."""
+        print(f"warning: {message}", file=sys.stderr)
+
+    def remove_leftovers(self) -> None:
+        """Remove the temporary files that killed writers left in the cache's folders (a
+        run killed, or a sweep's workers stopped, while writing an entry: up to 8N² bytes)."""
+        if not self.enabled or self.root is None or not Path(self.root).is_dir():
+            return
+        for folder in Path(self.root).iterdir():
+            if folder.is_dir() and not folder.is_symlink():
+                remove_stale_temporaries(folder)
 
     def load(self, kind: str, key: str, *, record_miss: bool = True) -> dict[str, np.ndarray] | None:
         """The arrays of a verified entry, or None (missing, disabled or corrupt)."""
@@ -108,7 +122,7 @@ class ArtifactCache:
             if stored != array_digest(*(arrays[n] for n in names)):
                 raise ValueError("checksum mismatch")
         except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as exc:
-            self._say(f"warning: corrupt cache entry {path} ({exc}); recomputing it")
+            self._warn(f"corrupt cache entry {path} ({exc}); recomputing it")
             self.events.append({"kind": kind, "key": key, "event": "corrupt"})
             try:
                 path.unlink()
@@ -126,7 +140,7 @@ class ArtifactCache:
         for name, array in arrays.items():
             array = np.asarray(array)
             if array.dtype.kind in "fc" and not np.all(np.isfinite(array)):
-                self._say(f"warning: not caching {kind} {key[:12]}: its {name} has non-finite values")
+                self._warn(f"not caching {kind} {key[:12]}: its {name} has non-finite values")
                 return
         names = sorted(arrays)
         checksum = np.array(array_digest(*(np.asarray(arrays[n]) for n in names)))
@@ -143,7 +157,7 @@ class ArtifactCache:
         self.writable = False
         self.events.append({"kind": "cache", "key": "", "event": "unwritable"})
         reason = exc.strerror or str(exc)
-        self._say(f"warning: cannot write the cache in {self.root} ({reason}); carrying on without it")
+        self._warn(f"cannot write the cache in {self.root} ({reason}); carrying on without it")
 
     @contextlib.contextmanager
     def lock(self, kind: str, key: str) -> Iterator[None]:

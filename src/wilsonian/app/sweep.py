@@ -19,7 +19,6 @@ import json
 import os
 import sys
 from dataclasses import dataclass, replace
-from pathlib import Path
 from typing import Any, Iterator, Sequence
 
 import numpy as np
@@ -203,115 +202,11 @@ class SweepResult:
         return table
 
 
-def _start_worker(ready) -> None:
-    """Initializer of the sweep's worker processes: Ctrl-C is the parent's to handle (it stops
-    the workers; a worker interrupted inside numba or BLAS could hang the pool), and a
-    warning is one line, as in the command. Then it tells the parent it is ready."""
-    import signal
-    import warnings
-
-    from wilsonian.errors import show_warning_on_one_line
-
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    warnings.showwarning = show_warning_on_one_line
-    ready.put(os.getpid())
-
-
-def _call(function_and_arguments: tuple) -> Any:
-    function, arguments = function_and_arguments
-    return function(*arguments)
-
-
-def _in_processes(function, arguments: list[tuple], workers: int, *, done=None,
-                  on_interrupt=None) -> list:
-    """``[function(*a) for a in arguments]`` in ``workers`` spawned processes, in order;
-    ``done(i)`` after each result. On an exception in the parent (Ctrl-C) or a worker, every
-    worker is stopped, then ``on_interrupt()`` runs, before it propagates: nothing keeps
-    running, and nothing is left waiting on a worker."""
-    import gc
-    import multiprocessing
-    import signal
-
-    # SIGINT is held back until every worker has started: a worker inherits the mask and
-    # never sees Ctrl-C, even during its imports before the initializer runs, and none is
-    # stopped half-started (it would print a traceback); the parent gets a Ctrl-C after.
-    # The resource tracker must be running first: starting it unblocks SIGINT again.
-    # Another thread (BLAS's) can take a process-wide SIGINT despite the mask, so meanwhile
-    # the parent's handler only notes it, and the interrupt is raised once the pool stands.
-    context = multiprocessing.get_context("spawn")
-    mask = getattr(signal, "pthread_sigmask", None)   # POSIX; elsewhere the initializer alone
-    if mask is not None:
-        from multiprocessing import resource_tracker
-
-        resource_tracker.ensure_running()
-    noted: list[int] = []
-    with _interrupts_held(noted.append):
-        held = mask(signal.SIG_BLOCK, {signal.SIGINT}) if mask is not None else None
-        try:
-            ready = context.SimpleQueue()
-            pool = context.Pool(workers, initializer=_start_worker, initargs=(ready,))
-            for _ in range(workers):
-                ready.get()
-        finally:
-            if mask is not None:
-                mask(signal.SIG_SETMASK, held)
-    try:
-        if noted:
-            raise KeyboardInterrupt
-        results = []
-        for i, result in enumerate(pool.imap(_call, [(function, a) for a in arguments])):
-            results.append(result)
-            if done is not None:
-                done(i)
-    except BaseException:
-        # A second Ctrl-C (or timeout's second SIGINT) must not cut the clean-up short.
-        with _interrupts_held():
-            pool.terminate()
-            pool.join()
-            # The stopped pool's queues hold named semaphores inside reference cycles; collect
-            # them now, or the command's exit (which skips collection) leaves them to the
-            # resource tracker, which reports them as leaked.
-            del pool
-            gc.collect()
-            if on_interrupt is not None:
-                on_interrupt()
-        raise
-    pool.close()
-    pool.join()
-    return results
-
-
-@contextlib.contextmanager
-def _interrupts_held(note=None) -> Iterator[None]:
-    """SIGINT ignored inside the block, or passed to ``note(signum)`` (where a handler can be
-    set: the main thread)."""
-    import signal
-
-    handler = signal.SIG_IGN if note is None else (lambda signum, frame: note(signum))
-    try:
-        previous = signal.signal(signal.SIGINT, handler)
-    except ValueError:   # not the main thread
-        yield
-        return
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGINT, previous)
-
-
-def _remove_workers_temporaries(config: RunConfig) -> None:
-    """Temporary cache files that workers stopped mid-write left (up to 8N² bytes each)."""
-    from wilsonian.app.run import open_cache
-    from wilsonian.atomic import remove_stale_temporaries
-
-    root = open_cache(config).root
-    if root is not None and config.no_cache is False:
-        for kind in ("kernel", "spectrum", "sweep"):
-            remove_stale_temporaries(Path(root) / kind)
-
-
 def sweep(base: RunConfig, grid: dict[str, Sequence], *, workers: int | None = None) -> SweepResult:
     """Run a grid: groups in parallel processes (at most the CPU count), each through the cache."""
+    from wilsonian.app.run import open_cache
+    from wilsonian.app.workers import in_processes
+
     grid = dict(grid)
     if base.tile_cache_gib:
         # Points run in parallel processes, each of which would keep its own tiles: the
@@ -342,8 +237,9 @@ def sweep(base: RunConfig, grid: dict[str, Sequence], *, workers: int | None = N
                 print(f"sweep: group {j + 1} of {len(todo)} done", file=sys.stderr, flush=True)
 
         quiet = [replace(groups[i], config=replace(groups[i].config, quiet=True)) for i in todo]
-        done = _in_processes(run_group, [(group, threads) for group in quiet], processes, done=finished,
-                             on_interrupt=lambda: _remove_workers_temporaries(base))
+        # Workers stopped mid-write (Ctrl-C) leave temporary files in the cache.
+        done = in_processes(run_group, [(group, threads) for group in quiet], processes, done=finished,
+                            on_interrupt=lambda: open_cache(base).remove_leftovers())
         for i, outcome in zip(todo, done):
             outcomes[i] = outcome
     rows = [row for outcome in outcomes for row in outcome["rows"]]
