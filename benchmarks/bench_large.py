@@ -21,7 +21,7 @@ the process's):
     python benchmarks/bench_large.py --case synthetic60k   # N = 60,000 Gaussian inputs
     python benchmarks/bench_large.py --case estimate60k    # time of one pass at N = 60,000
     python benchmarks/bench_large.py --case compare20k     # top-500 vs dense at N = 20,000
-    python benchmarks/bench_large.py --case compare20k --tile-cache-gib 2   # the same, tiles kept
+    python benchmarks/bench_large.py --case compare20k --tile-cache-gib 0   # the same, matrix-free
     python benchmarks/bench_large.py --case roundoff20k    # the same y_k from two dense methods
 
 compare20k is the issue's N = 20,000 check (about 20 minutes and 10 GB here): Fashion-MNIST
@@ -222,16 +222,21 @@ def fashion_tops_pool(n: int, seed: int = 0):
 
 
 def case_compare20k(n: int = 20_000, k: int = 500, ridge: float = 1e-8, seed: int = 0, tol: float = 1e-12,
-                    extra: int = 0, tile_cache_gib: float = 0.0) -> dict:
+                    extra: int = 0, tile_cache_gib: float | None = None) -> dict:
     """Top-k against dense at N = 20,000. ``extra`` > 0 resolves k + extra modes and compares
     the top k: the last few resolved modes converge slowest. ``tile_cache_gib``: the top-k
     operator keeps that much of its kernel tiles between passes (2 holds all of them at
-    N = 20,000: 1.5 GiB, against the dense path's 3 GiB K)."""
+    N = 20,000: 1.5 GiB, against the dense path's 3 GiB K; 0 recomputes every tile at every
+    pass); None is ``wilsonian run``'s default, auto (:meth:`RunConfig.tile_keep_bytes`)."""
+    from wilsonian.app.config import RunConfig
+    from wilsonian.operators.tiled import kept_tiles_bytes
+
     pool = fashion_tops_pool(n, seed)
     spec = KernelSpec()
+    keep_bytes = RunConfig(solver="topk", k=k, tile_cache_gib=tile_cache_gib).tile_keep_bytes()
     t0 = time.perf_counter()
     top = topk_spectrum(pool.X, pool.y, spec, k + extra, seed=seed, tol=tol, progress=True,
-                        keep_bytes=tile_cache_gib * 2.0**30)
+                        keep_bytes=keep_bytes)
     top = top.truncated(k)
     t_top = time.perf_counter() - t0
     rss_top = peak_rss_mib()
@@ -248,7 +253,8 @@ def case_compare20k(n: int = 20_000, k: int = 500, ridge: float = 1e-8, seed: in
     rel = dy / yref
     return {
         "case": "compare20k", "n": n, "k": k, "extra": extra, "tol": tol, "pool": pool.meta["task"],
-        "tile_cache_gib": tile_cache_gib,
+        "tile_cache_gib": "auto" if tile_cache_gib is None else tile_cache_gib,
+        "kept_tile_gib": kept_tiles_bytes(n, keep_bytes) / 2**30,
         "topk_s": t_top, "dense_s": t_dense, "dense_kernel_s": t_kernel, "ratio_topk_over_dense": t_top / t_dense,
         "peak_rss_topk_mib": rss_top, "peak_rss_total_mib": peak_rss_mib(),
         **diff,
@@ -326,8 +332,9 @@ def main(argv=None) -> None:
     parser.add_argument("--trials", type=int, default=5)
     parser.add_argument("--tol", type=float, default=1e-12, help="eigensolver tolerance (compare20k)")
     parser.add_argument("--extra", type=int, default=0, help="compare20k: resolve k + extra modes, compare k")
-    parser.add_argument("--tile-cache-gib", type=float, default=0.0,
-                        help="compare20k: kernel tiles the top-k operator keeps between passes")
+    parser.add_argument("--tile-cache-gib", type=lambda v: None if v == "auto" else float(v), default=None,
+                        help="compare20k: GiB of kernel tiles the top-k operator keeps between passes "
+                             "(default auto, as wilsonian run; 0 recomputes every tile at every pass)")
     args = parser.parse_args(argv)
     if args.case == "table":
         rows = run(n=args.n, k=args.k or 500, trials=args.trials)

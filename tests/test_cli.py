@@ -285,17 +285,23 @@ def test_run_topk_tolerance_and_extra_modes(tmp_path, capsys):
 
 def test_run_topk_with_kept_tiles_writes_the_same_results(tmp_path, capsys):
     """--tile-cache-gib changes how much is recomputed, not a number: results.json and
-    config.json are the same bytes; run_info.json says how much was kept."""
-    args = ["run", "--solver", "topk", "--k", "40", *FAST]
-    code, _, _ = run_cli([*args, "--out", str(tmp_path / "plain")], capsys)
-    assert code == 0
-    code, _, err = run_cli([*args, "--out", str(tmp_path / "kept"), "--tile-cache-gib", "0.5"], capsys)
-    assert code == 0, err
+    config.json are the same bytes with none kept (0), a budget, or the default (auto);
+    run_info.json says what was asked for and how much was kept."""
+    args = ["run", "--solver", "topk", "--k", "40", "--no-cache", *FAST]   # every run makes its passes
+    outputs = {}
+    for name, extra in (("none", ["--tile-cache-gib", "0"]), ("budget", ["--tile-cache-gib", "0.5"]),
+                        ("auto", [])):
+        code, _, err = run_cli([*args, "--out", str(tmp_path / name), *extra], capsys)
+        assert code == 0, err
+        outputs[name] = json.loads((tmp_path / name / "run_info.json").read_text())
+        assert "tile_cache_gib" not in json.loads((tmp_path / name / "config.json").read_text())
     for name in ("results.json", "config.json"):
-        assert (tmp_path / "plain" / name).read_bytes() == (tmp_path / "kept" / name).read_bytes()
-    info = json.loads((tmp_path / "kept" / "run_info.json").read_text())
-    assert info["invocation"]["tile_cache_gib"] == 0.5
-    assert "tile_cache_gib" not in json.loads((tmp_path / "kept" / "config.json").read_text())
+        assert len({(tmp_path / out / name).read_bytes() for out in outputs}) == 1, name
+    invocations = {out: info["invocation"]["tile_cache_gib"] for out, info in outputs.items()}
+    assert invocations == {"none": 0.0, "budget": 0.5, "auto": "auto"}
+    kept = {out: info["operator"]["kept_tile_bytes"] for out, info in outputs.items()}
+    every = 8 * 354 * 354                      # one tile: the whole K
+    assert kept == {"none": 0, "budget": every, "auto": every}
 
 
 def test_run_says_how_much_of_the_kernel_it_keeps():
@@ -304,21 +310,60 @@ def test_run_says_how_much_of_the_kernel_it_keeps():
     assert _kept_tiles_line(354, 1e9) == "kernel tiles kept between passes: 0.000934 of 0.000934 GiB"
     assert "below one tile" in _kept_tiles_line(20_000, 2**20)
     assert _kept_tiles_line(20_000, 2.0 * 2**30).startswith("kernel tiles kept between passes: 1.55 of 1.55 GiB")
+    assert _kept_tiles_line(20_000, 6.0 * 2**30, auto=True) == (
+        "kernel tiles kept between passes: 1.55 of 1.55 GiB (--tile-cache-gib auto: at most a quarter of the "
+        "24 GiB available; --tile-cache-gib 0 keeps none)")
+    assert "available memory is unknown" in _kept_tiles_line(20_000, 0.0, auto=True)
 
 
-def test_a_large_topk_run_hints_at_the_tile_cache_when_it_fits(monkeypatch):
+def test_the_automatic_tile_budget_is_a_quarter_of_the_available_memory_for_topk_only(monkeypatch):
+    """auto (the default) keeps tiles only where a run makes several passes over a kernel it
+    computes on the NumPy backend; an explicit budget is taken as given."""
     import wilsonian._validation as validation
-    from wilsonian.app.run import _tile_cache_hint
+    from wilsonian.app.config import RunConfig
     from wilsonian.operators.tiled import kept_tiles_bytes
 
-    monkeypatch.setattr(validation, "physical_memory", lambda: 24 * 2**30)
-    assert _tile_cache_hint(354) is None and _tile_cache_hint(6000) is None   # seconds at most
-    hint = _tile_cache_hint(20_000)
-    assert hint.startswith("hint: --tile-cache-gib 1.56 would keep every kernel tile (1.55 GiB)")
-    assert kept_tiles_bytes(20_000, 1.56 * 2**30) == kept_tiles_bytes(20_000, float("inf"))  # the value suffices
-    assert _tile_cache_hint(60_000) is None          # 13.5 GiB: more than a quarter of 24 GiB
-    monkeypatch.setattr(validation, "physical_memory", lambda: None)
-    assert _tile_cache_hint(20_000) is None
+    monkeypatch.setattr(validation, "available_memory", lambda: 24 * 2**30)
+    topk = RunConfig(solver="topk", k=5)
+    assert topk.tile_cache_gib is None and topk.tile_keep_bytes() == 6 * 2**30
+    assert kept_tiles_bytes(20_000, topk.tile_keep_bytes()) == kept_tiles_bytes(20_000, float("inf"))
+    assert 0 < kept_tiles_bytes(60_000, topk.tile_keep_bytes()) <= 6 * 2**30 < kept_tiles_bytes(60_000, float("inf"))
+    for other in (RunConfig(), RunConfig(solver="dask", k=5), RunConfig(solver="topk", k=5, device="cpu"),
+                  RunConfig(solver="topk", k=5, kernel="precomputed", kernel_file="K.npy")):
+        assert other.tile_keep_bytes() == 0.0
+    assert RunConfig(solver="topk", k=5, tile_cache_gib=0.5).tile_keep_bytes() == 2**29
+    assert RunConfig(solver="topk", k=5, tile_cache_gib=0.0).tile_keep_bytes() == 0.0
+    monkeypatch.setattr(validation, "available_memory", lambda: None)
+    assert topk.tile_keep_bytes() == 0.0
+
+
+def test_available_memory_reads_memavailable():
+    from wilsonian._validation import available_memory, physical_memory
+
+    available = available_memory()
+    assert available is not None and 0 < available <= physical_memory()
+
+
+@pytest.mark.parametrize("spelling", ["auto", "AUTO", "0.25"])
+def test_tile_cache_gib_spellings(spelling):
+    from wilsonian.app.cli import build_parser
+
+    args = build_parser().parse_args(["run", "--solver", "topk", "--k", "5", "--tile-cache-gib", spelling])
+    assert args.tile_cache_gib == (None if spelling.lower() == "auto" else 0.25)
+
+
+def test_a_config_file_may_spell_out_the_automatic_tile_budget(tmp_path):
+    from wilsonian.app.config import RunConfig
+    from wilsonian.app.config_file import merge
+
+    path = tmp_path / "c.toml"
+    path.write_text('solver = "topk"\nk = 5\ntile-cache-gib = "auto"\n')
+    assert merge(RunConfig, path, {}).tile_cache_gib is None
+    path.write_text('solver = "topk"\nk = 5\ntile-cache-gib = 1.5\n')
+    assert merge(RunConfig, path, {}).tile_cache_gib == 1.5
+    path.write_text('solver = "topk"\nk = 5\ntile-cache-gib = "lots"\n')
+    with pytest.raises(WilsonianError, match="tile_cache_gib|tile-cache-gib"):
+        merge(RunConfig, path, {})
 
 
 def test_kept_tiles_count_in_the_memory_check():
@@ -348,6 +393,7 @@ def test_kept_tiles_count_in_the_memory_check():
     (["--solver", "topk", "--k", "5", "--tile-cache-gib", "-1"], "--tile-cache-gib"),
     (["--solver", "topk", "--k", "5", "--tile-cache-gib", "nan"], "--tile-cache-gib"),
     (["--solver", "topk", "--k", "5", "--tile-cache-gib", "1e300"], "--tile-cache-gib"),  # inf bytes
+    (["--solver", "topk", "--k", "5", "--tile-cache-gib", "lots"], "--tile-cache-gib"),
     (["--solver", "topk", "--k", "5", "--device", "cpu", "--tile-cache-gib", "1"], "--tile-cache-gib"),
 ])
 def test_large_pool_option_errors(tmp_path, capsys, extra, word):

@@ -144,6 +144,20 @@ def physical_memory() -> int | None:
         return None
 
 
+def available_memory() -> int | None:
+    """Bytes of memory available to a new allocation without swapping (Linux's MemAvailable:
+    free memory plus the caches the kernel can drop), else the physical memory; None where
+    neither can be read."""
+    try:
+        with open("/proc/meminfo", encoding="ascii") as meminfo:
+            for line in meminfo:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    return physical_memory()
+
+
 def check_memory(nbytes: float, what: str, hint: str) -> None:
     """Refuse, before starting, work whose arrays alone would not fit in physical memory."""
     total = physical_memory()

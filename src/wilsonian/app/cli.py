@@ -104,6 +104,16 @@ def _ridges(text: str) -> tuple[float, ...]:
     return _float_list(text)
 
 
+def _tile_cache(text: str) -> float | None:
+    """--tile-cache-gib: "auto" (None: a quarter of the available memory) or a number of GiB."""
+    if text.strip().lower() == "auto":
+        return None
+    try:
+        return float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected auto or a number of GiB, got {text!r}") from None
+
+
 def _add_data_options(p: argparse.ArgumentParser, *, dataset_default: str | None = "digits",
                       dataset_help: str = "", n_pool_help: str = "the whole pool") -> None:
     g = p.add_argument_group("data")
@@ -204,10 +214,11 @@ def build_parser() -> argparse.ArgumentParser:
                                                "(default 1e-12; 5e-14 for y_k to ~1e-8; at least √N·2.2e-16, the round-off of a product with K)")
     big.add_argument("--extra-modes", type=int, default=0,
                      help="resolve this many modes beyond --k and keep --k (the last modes converge slowest)")
-    big.add_argument("--tile-cache-gib", type=float, default=0.0,
+    big.add_argument("--tile-cache-gib", type=_tile_cache, default=None, metavar="auto|GIB",
                      help="with --solver topk: keep the kernel's whole row tiles that fit in this many GiB between "
                           "eigensolver passes, so that later passes recompute only the rest (same numbers; every "
-                          "tile is about 4·N² bytes for large N, 1.55 GiB at N = 20,000); default 0")
+                          "tile is about 4·N² bytes for large N, 1.55 GiB at N = 20,000); default auto, a quarter "
+                          "of the memory available at the start; 0 recomputes every tile at every pass")
     big.add_argument("--scheduler", help="Dask scheduler address for --solver dask (default: a local cluster)")
     big.add_argument("--device", help="cpu or cuda: kernels and the dense eigensystem with PyTorch")
 

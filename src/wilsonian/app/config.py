@@ -76,7 +76,9 @@ class RunConfig:
     extra_modes: int = 0
     scheduler: str | None = None
     device: str | None = None
-    tile_cache_gib: float = 0.0
+    #: GiB of kernel tiles a top-k run keeps between passes; None ("auto" on the command line):
+    #: a quarter of the memory available when the run starts (:meth:`tile_keep_bytes`).
+    tile_cache_gib: float | None = None
 
     def validate(self) -> None:
         """Cheap checks of every option before any work is done."""
@@ -93,10 +95,10 @@ class RunConfig:
             raise WilsonianError(f"--tol must lie strictly between 0 and 1, got {self.tol}")
         if self.extra_modes < 0:
             raise WilsonianError(f"--extra-modes must be ≥ 0, got {self.extra_modes}")
-        if isinstance(self.tile_cache_gib, bool) or not (isinstance(self.tile_cache_gib, (int, float))
-                                                         and np.isfinite(self.tile_cache_gib * 2.0**30)
-                                                         and self.tile_cache_gib >= 0):
-            raise WilsonianError(f"--tile-cache-gib must be a finite number ≥ 0, got {self.tile_cache_gib!r}")
+        gib = self.tile_cache_gib
+        if gib is not None and (isinstance(gib, bool) or not (isinstance(gib, (int, float))
+                                                              and np.isfinite(gib * 2.0**30) and gib >= 0)):
+            raise WilsonianError(f"--tile-cache-gib must be auto or a finite number ≥ 0, got {gib!r}")
         if self.tile_cache_gib and (self.solver != "topk" or self.device is not None or self.kernel == "precomputed"):
             raise WilsonianError("--tile-cache-gib goes with --solver topk on the numpy backend (no --device), "
                                  "for a kernel computed from the inputs: it keeps kernel tiles between passes")
@@ -204,7 +206,7 @@ class RunConfig:
         else:
             from wilsonian.operators.tiled import kept_tiles_bytes
 
-            kept = kept_tiles_bytes(n, self.tile_cache_gib * 2.0**30)
+            kept = kept_tiles_bytes(n, self.tile_keep_bytes())
             check_memory(8.0 * n * 4 * (self.k + self.extra_modes) + kept, f"the top-{self.k} solver at N = {n:,}"
                          + (f" with {kept / 2**30:.2f} GiB of kept tiles" if kept else ""),
                          "lower --k" + (" or --tile-cache-gib" if kept else ""))
@@ -254,6 +256,23 @@ class RunConfig:
             options["tol"] = self.tol
         return KrylovSolver(self.k, **options)
 
+    def tile_keep_bytes(self) -> float:
+        """Memory for the kernel tiles a top-k run keeps between eigensolver passes, in bytes.
+
+        ``--tile-cache-gib G`` gives G GiB. The default (None, "auto") gives a quarter of the
+        memory available now (:func:`~wilsonian._validation.available_memory`) to a top-k run
+        on the NumPy backend with a kernel computed from the inputs, and nothing to any other
+        run: kept tiles are the same numbers, so later passes only skip recomputing them.
+        """
+        if self.tile_cache_gib is not None:
+            return self.tile_cache_gib * 2.0**30
+        if self.solver != "topk" or self.backend != "numpy" or self.kernel == "precomputed":
+            return 0.0
+        from wilsonian._validation import available_memory
+
+        available = available_memory()
+        return 0.0 if available is None else available / 4.0
+
     def as_dict(self) -> dict[str, Any]:
         """What determines the numbers: every option but where and how loudly the run writes
         (those are in :meth:`invocation`), and the package version. This is ``config.json``
@@ -269,4 +288,7 @@ class RunConfig:
     def invocation(self) -> dict[str, Any]:
         """Where and how loudly the run wrote, and the memory it kept tiles in: what does not
         change the numbers (for ``run_info.json``)."""
-        return {key: getattr(self, key) for key in LOCATION_OPTIONS}
+        record = {key: getattr(self, key) for key in LOCATION_OPTIONS}
+        if record["tile_cache_gib"] is None:
+            record["tile_cache_gib"] = "auto"
+        return record

@@ -151,6 +151,9 @@ def merge(config_class, path: str | Path | None, explicit: dict[str, Any], *, ig
                               "its numbers may differ", stacklevel=2)
             if name in RECORD_KEYS or name in ignore:
                 continue
+            if name == "tile_cache_gib" and isinstance(value, str) and value.strip().lower() == "auto":
+                values[name] = None                                  # the default, spelled out
+                continue
             if name == "ridge" and isinstance(value, str) and ":" in value:   # a log range
                 try:
                     value = list(ridge_range(value))

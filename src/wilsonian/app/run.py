@@ -9,7 +9,6 @@ same whatever they are.
 from __future__ import annotations
 
 import contextlib
-import math
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -77,47 +76,31 @@ def open_operator(config: RunConfig, pool: Pool, cache: ArtifactCache) -> Iterat
                 from wilsonian.operators.dask_cluster import dask_client
 
                 client = stack.enter_context(dask_client(config.scheduler))
-            keep_bytes = config.tile_cache_gib * 2.0**30
+            keep_bytes = config.tile_keep_bytes()
             operator = kernel_operator(pool.X, kernel, backend=config.backend, device=config.device or "cpu",
                                        client=client, keep_bytes=keep_bytes)
-            if keep_bytes:
-                say(config.quiet, _kept_tiles_line(pool.n, keep_bytes))
-            elif config.backend == "numpy" and config.solver == "topk":
-                hint = _tile_cache_hint(pool.n)
-                if hint:
-                    say(config.quiet, hint)
+            if config.solver == "topk" and config.backend == "numpy":
+                say(config.quiet, _kept_tiles_line(pool.n, keep_bytes, auto=config.tile_cache_gib is None))
             label = f"{_kernel_label(kernel)}, d = {pool.dim}"
         yield CachedOperator(operator, cache, quiet=config.quiet, label=f"{label} ({config.backend})",
                              cache_matrix=config.kernel != "precomputed")
 
 
-def _kept_tiles_line(n: int, keep_bytes: float) -> str:
-    """What --tile-cache-gib will keep (whole tiles only: a budget below one keeps nothing)."""
+def _kept_tiles_line(n: int, keep_bytes: float, *, auto: bool = False) -> str:
+    """What the top-k run keeps of the kernel between passes (whole tiles only: a budget below
+    one keeps nothing), and, for the automatic budget, where it came from and how to turn it off."""
     from wilsonian.operators.tiled import kept_tiles_bytes
 
     kept, every = kept_tiles_bytes(n, keep_bytes), kept_tiles_bytes(n, float("inf"))
     line = f"kernel tiles kept between passes: {kept / 2**30:.3g} of {every / 2**30:.3g} GiB"
+    if auto and keep_bytes == 0:
+        return line + " (--tile-cache-gib auto: the available memory is unknown here; give --tile-cache-gib G)"
     if kept == 0:
         line += " (the budget is below one tile: every pass recomputes every tile)"
+    if auto:
+        line += (f" (--tile-cache-gib auto: at most a quarter of the {4 * keep_bytes / 2**30:.3g} GiB available; "
+                 "--tile-cache-gib 0 keeps none)")
     return line
-
-
-_HINT_BYTES = 2**28
-
-
-def _tile_cache_hint(n: int) -> str | None:
-    """A hint for a top-k run that recomputes every tile though all of them would fit in a
-    quarter of the machine's memory, on pools where that costs seconds (every tile at least
-    ``_HINT_BYTES``: N ≳ 8,000; the kernel is about half of a pass at d = 784)."""
-    from wilsonian._validation import physical_memory
-    from wilsonian.operators.tiled import kept_tiles_bytes
-
-    every, total = kept_tiles_bytes(n, float("inf")), physical_memory()
-    if total is None or every < _HINT_BYTES or every > total / 4:
-        return None
-    gib = math.ceil(every / 2**30 * 100) / 100
-    return (f"hint: --tile-cache-gib {gib:g} would keep every kernel tile ({every / 2**30:.3g} GiB) "
-            "so that later eigensolver passes do not recompute them (same numbers)")
 
 
 def _kernel_label(kernel) -> str:

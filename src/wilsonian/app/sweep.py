@@ -210,9 +210,11 @@ def sweep(base: RunConfig, grid: dict[str, Sequence], *, workers: int | None = N
     grid = dict(grid)
     if base.tile_cache_gib:
         # Points run in parallel processes, each of which would keep its own tiles: the
-        # memory check of one point would not hold for the sweep.
+        # memory check of one point would not hold for the sweep. (0 and auto are accepted.)
         raise WilsonianError("tile_cache_gib is an option of wilsonian run, not of a sweep (its points run in "
                              "parallel processes, each keeping its own tiles); drop it from the config file")
+    # ... and so a sweep's top-k points recompute their tiles at every pass (same numbers).
+    base = replace(base, tile_cache_gib=0.0)
     if base.ridges is not None and "ridge" not in grid:  # --ridge a,b,c is a ridge axis
         grid["ridge"] = base.ridges
     grid = check_grid(grid)
