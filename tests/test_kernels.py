@@ -538,3 +538,23 @@ def test_neural_tangents_fashion_size(activation):
     worst = _compare_neural_tangents(X, Y, activation, 2, 2.0, 0.05, rtol=1e-11)
     print(f"\nneural-tangents vs wilsonian, {activation}, N=2000, d=784, max |diff|/max|K|: "
           + ", ".join(f"{k} {w}: {v:.1e}" for (k, w), v in worst.items()))
+
+
+def test_a_bar_in_a_log_file_redraws_seldom(monkeypatch, capsys):
+    """Where stderr is not a terminal (a batch job's log), a bar redraws at most every
+    LOG_INTERVAL_S seconds instead of ten times a second; on a terminal tqdm's default holds."""
+    import sys
+    import time
+
+    from wilsonian import _progress
+
+    bar = _progress.progress_bar(total=3, desc="x")
+    assert bar.mininterval == _progress.LOG_INTERVAL_S and bar.fp is not None
+    bar.close()
+    for _ in _progress.progress_iter(range(4), "y", True):
+        time.sleep(0.15)      # beyond tqdm's default 0.1 s: on a terminal, one redraw per step
+    assert capsys.readouterr().err.count("y:") <= 2     # its first and last state, not every step
+    monkeypatch.setattr(sys.stderr, "isatty", lambda: True, raising=False)
+    bar = _progress.progress_bar(total=3, desc="x", mininterval=0.5)
+    assert bar.mininterval == 0.5
+    bar.close()

@@ -48,7 +48,6 @@ from __future__ import annotations
 import itertools
 import math
 import os
-import sys
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, fields
 from typing import Any, Sequence
@@ -204,9 +203,9 @@ def _map_blocks(function, blocks: list[slice], progress: bool, label: str) -> No
     """Call ``function(block)`` for every block, on worker threads (the kernels release the GIL)."""
     bar = None
     if progress:
-        from tqdm.auto import tqdm
+        from wilsonian._progress import progress_bar
 
-        bar = tqdm(total=len(blocks), desc=label, unit="block", file=sys.stderr)
+        bar = progress_bar(total=len(blocks), desc=label, unit="block")
     try:
         if len(blocks) == 1:
             function(blocks[0])

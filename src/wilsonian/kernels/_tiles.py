@@ -9,7 +9,6 @@ would steal the cores from the elementwise work.
 
 from __future__ import annotations
 
-import sys
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Callable, Sequence
 
@@ -58,9 +57,9 @@ def run_tiles(tiles: Sequence[Any], compute: Callable[[Any], None], workers: int
     """
     bar = None
     if progress:
-        from tqdm import tqdm
+        from wilsonian._progress import progress_bar
 
-        bar = tqdm(total=len(tiles), desc=desc, unit="tile", file=sys.stderr)
+        bar = progress_bar(total=len(tiles), desc=desc, unit="tile")
     try:
         if workers <= 1:
             for t in tiles:

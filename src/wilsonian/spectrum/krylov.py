@@ -250,9 +250,9 @@ def block_krylov_eigensolver(
     scale = 0.0
     bar = None
     if progress:
-        from tqdm.auto import tqdm
+        from wilsonian._progress import progress_bar
 
-        bar = tqdm(total=max_iter, desc="top-k eigensolver passes", unit="pass", leave=False)
+        bar = progress_bar(total=max_iter, desc="top-k eigensolver passes", unit="pass", leave=False)
     try:
         while True:
             W = np.asarray(matmul(np.ascontiguousarray(Q[:, last])), dtype=np.float64)
@@ -315,7 +315,8 @@ def block_krylov_eigensolver(
 
     if theta.size < k:
         raise WilsonianError(
-            f"max_iter = {max_iter} passes built only {theta.size} of the k = {k} vectors; raise max_iter."
+            f"max_iter = {max_iter} passes built only {theta.size} of the k = {k} vectors; raise max_iter "
+            "(KrylovSolver(max_iter=...) in Python) or lower k."
         )
     vectors = Q[:, :m] @ S[:, :k]
     eigenvalues = theta[:k].copy()
@@ -329,7 +330,8 @@ def block_krylov_eigensolver(
         warnings.warn(
             f"top-k eigensolver: {int((~converged).sum())} of {k} eigenpairs did not reach the "
             f"tolerance {tol:g} in {passes} passes (largest residual {relative[:k].max():.2e}); "
-            "raise max_iter or the tolerance.",
+            "raise the tolerance (--tol), resolve a few extra modes (--extra-modes: the last ones "
+            "converge slowest) or raise max_iter (KrylovSolver(max_iter=...) in Python).",
             RuntimeWarning,
             stacklevel=2,
         )

@@ -38,7 +38,6 @@ from __future__ import annotations
 
 import math
 import os
-import sys
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
 from typing import Sequence
@@ -495,9 +494,9 @@ def monte_carlo_models(models: Sequence[ToyParams], trials, seed, chunk, workers
     mapping = _power_sum_map(models[0].degree)
     sizes = [min(chunk, trials - i * chunk) for i in range(chunks)]
     if progress:
-        from tqdm.auto import tqdm
+        from wilsonian._progress import progress_bar
 
-        bar = tqdm(total=trials, unit="trial", unit_scale=True, file=sys.stderr, desc="toy Monte Carlo")
+        bar = progress_bar(total=trials, unit="trial", unit_scale=True, desc="toy Monte Carlo")
     else:
         bar = _NoProgress()
 
