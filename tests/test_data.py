@@ -1081,3 +1081,36 @@ def test_unreadable_files_name_the_file_and_the_cause(tmp_path, monkeypatch, dat
     with pytest.raises(WilsonianError, match=rf"cannot read.*{victim}': Permission denied; "
                                              "check the permissions"):
         build_pool(dataset, **kwargs)
+
+
+@pytest.mark.parametrize("dataset, balanced, warns", [
+    ("mnist", True, "Fashion-MNIST"), ("mnist", False, None),
+    ("fashion-mnist", False, "MNIST"), ("fashion-mnist", True, None),
+])
+def test_a_folder_of_the_other_mnist_is_named_in_a_warning(tmp_path, dataset, balanced, warns):
+    """MNIST and Fashion-MNIST share file names and formats; their published label counts
+    (every class exactly 1,000 of the 10,000 test images in Fashion-MNIST, not in MNIST) tell
+    a --data-dir of one read as the other."""
+    import warnings
+
+    labels = np.arange(10_000) % 10
+    if not balanced:
+        labels[:5] = 1                    # 1,004 ones and 999 of four other digits
+    write_idx(tmp_path / "t10k-images-idx3-ubyte", np.zeros((10_000, 2, 2)))
+    write_idx(tmp_path / "t10k-labels-idx1-ubyte", labels)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        raw = load_idx_split(tmp_path, "test", dataset=dataset)
+    assert raw.labels.size == 10_000
+    messages = [str(w.message) for w in caught]
+    if warns is None:
+        assert messages == []
+    else:
+        assert len(messages) == 1 and f"a folder of {warns}?" in messages[0] and "t10k-labels" in messages[0]
+    # other sizes (a subset, a different data set) are not judged
+    write_idx(tmp_path / "t10k-images-idx3-ubyte", np.zeros((9_990, 2, 2)))
+    write_idx(tmp_path / "t10k-labels-idx1-ubyte", labels[:9_990])
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        load_idx_split(tmp_path, "test", dataset=dataset)
+    assert caught == []

@@ -21,6 +21,7 @@ import gzip
 import math
 import os
 import struct
+import warnings
 import zlib
 from pathlib import Path
 from typing import BinaryIO
@@ -309,6 +310,33 @@ def find_idx_file(data_dir: Path, stem: str) -> Path:
     )
 
 
+#: Images per split of the published MNIST and Fashion-MNIST files (the same for both).
+_PUBLISHED_SIZES = {"train": 60_000, "test": 10_000}
+
+
+def _check_which_data_set(dataset: str, part: str, labels: np.ndarray, labels_path: Path) -> None:
+    """Warn when a published-size labels file looks like the other of MNIST and Fashion-MNIST.
+
+    The two share file names and formats, so a ``--data-dir`` of one read as the other gives
+    results labelled with the wrong data set. Their labels tell them apart: Fashion-MNIST has
+    exactly 6,000 (train) or 1,000 (test) images of each class, MNIST between 5,421 and 6,742
+    (train) or 892 and 1,135 (test) of each digit. A warning, not an error: other data sets in
+    this format (KMNIST, say) are balanced too and may be read under either name.
+    """
+    size = _PUBLISHED_SIZES[part]
+    if labels.size != size:
+        return
+    balanced = bool(np.all(np.bincount(labels, minlength=10) == size // 10))
+    if dataset == "mnist" and balanced:
+        seems, because = "Fashion-MNIST", f"exactly {size // 10:,} images of each class, as Fashion-MNIST has"
+    elif dataset == "fashion-mnist" and not balanced:
+        seems, because = "MNIST", f"not {size // 10:,} images of each class, as Fashion-MNIST has"
+    else:
+        return
+    warnings.warn(f"{str(labels_path)!r} has {because}: is --data-dir a folder of {seems}? "
+                  f"The run reads it as {dataset} and labels its results so", stacklevel=3)
+
+
 def load_idx_split(
     data_dir: str | Path | None,
     split: str = "train",
@@ -362,6 +390,7 @@ def load_idx_split(
                 f"images in {str(images_path)!r} are {images.shape[1:]} but earlier ones are "
                 f"{images_parts[0].shape[1:]}; the train and test files do not belong together."
             )
+        _check_which_data_set(dataset, part, labels, labels_path)
         images_parts.append(images)
         labels_parts.append(labels.astype(np.int64))
         files += [str(images_path), str(labels_path)]
