@@ -175,3 +175,73 @@ def test_bad_kernel_files(tmp_path, capsys, problem):
                             "--cache-dir", str(cache), "--etas", "5", "--out", str(tmp_path / "o")], capsys)
     assert code == 2 and err.startswith("error: ") and err.count("\n") == 1, err
     assert not (tmp_path / "o").exists() and not list(cache.rglob("*.npz"))
+
+
+class _PairwiseOperator:
+    """Stands in for a kernel whose cost is per pair: each block sleeps ``per_pair`` per entry."""
+
+    backend = "numpy"
+
+    def __init__(self, n, per_pair):
+        self.n, self.per_pair, self.blocks = n, per_pair, []
+
+    def block(self, rows, cols=None):
+        import time
+
+        cols = rows if cols is None else cols
+        self.blocks.append((len(rows), len(cols)))
+        time.sleep(self.per_pair * len(rows) * len(cols))
+        return np.zeros((len(rows), len(cols)))
+
+
+def test_a_slow_kernel_is_estimated_from_a_small_block_before_it_starts():
+    from wilsonian.app.estimate import SAMPLE_SECONDS, kernel_time_line, matrix_seconds
+
+    op = _PairwiseOperator(2000, 0.01)           # 10 ms per pair: 2,001,000 pairs, about 5.6 h
+    seconds, per_pair = matrix_seconds(op)
+    assert per_pair == pytest.approx(0.01, rel=0.3) and seconds == pytest.approx(20010, rel=0.3)
+    assert op.blocks[0] == (1, 1)                # the untimed first call
+    assert sum(r * c for r, c in op.blocks) * 0.01 < 6 * SAMPLE_SECONDS   # the sample stays small
+    line = kernel_time_line(_PairwiseOperator(2000, 0.01))
+    assert line.startswith("kernel: about ") and " h here (2,001,000 pairs at " in line
+    assert kernel_time_line(_PairwiseOperator(2000, 1e-6)) is None   # 2 s: not worth a line
+    assert matrix_seconds(_PairwiseOperator(3, 0.01)) is None        # too small to sample
+    fast = _PairwiseOperator(100_000, 0.0)       # a matrix product: the sample never fills
+    matrix_seconds(fast)
+    assert max(r for r, _ in fast.blocks) == 256
+
+
+@pytest.mark.parametrize("seconds, text", [(45, "45 s"), (720, "12 min"), (3.5 * 3600, "3.5 h"),
+                                           (16 * 3600, "16 h"), (3 * 86400, "3.0 days")])
+def test_durations_read_as_a_person_would_say_them(seconds, text):
+    from wilsonian.app.estimate import duration
+
+    assert duration(seconds) == text
+
+
+def test_the_estimate_line_comes_before_the_kernel_and_only_when_it_is_computed(tmp_path, capsys):
+    from wilsonian.app.cache import CachedOperator
+    from wilsonian.store import ArtifactCache
+
+    class Slow(_PairwiseOperator):
+        storage, eigensystem = "memory", None
+
+        def matrix(self, *, progress=False):
+            print("computing", file=__import__("sys").stderr)
+            return np.eye(self.n)
+
+        def cache_key(self):
+            return {"slow": self.n}
+
+        def diagonal(self):
+            return np.ones(self.n)
+
+    cached = CachedOperator(Slow(600, 0.004), ArtifactCache(tmp_path / "cache"), quiet=False, label="slow")
+    cached.matrix()
+    err = capsys.readouterr().err.splitlines()
+    assert err[0] == "kernel: slow on N = 600" and err[1].startswith("kernel: about 12 min here") \
+        and err[2] == "computing"
+    cached.matrix()                              # from the cache: nothing to estimate
+    assert "about" not in capsys.readouterr().err
+    CachedOperator(Slow(600, 0.004), ArtifactCache(tmp_path / "q"), quiet=True).matrix()
+    assert "about" not in capsys.readouterr().err

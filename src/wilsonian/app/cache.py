@@ -65,6 +65,13 @@ class CachedOperator(KernelOperator):
     def matrix(self, *, progress: bool = False) -> np.ndarray:
         def compute() -> dict[str, np.ndarray]:
             say(self.quiet, f"kernel: {self.label} on N = {self.n}")
+            if not self.quiet and self.cache_matrix and self.backend == "numpy":
+                # a kernel that takes long says so before it starts (a GAP CNN can take a day)
+                from wilsonian.app.estimate import kernel_time_line
+
+                line = kernel_time_line(self.inner)
+                if line:
+                    say(False, line)
             t0 = time.perf_counter()
             K = self.inner.matrix(progress=progress)
             self.matrix_seconds += time.perf_counter() - t0
