@@ -358,3 +358,26 @@ def test_neural_tangents(act, padding, readout):
             diff = np.abs(ours - theirs) / np.abs(theirs).max()
             bound = 1e-7 if (B is None and kind == "ntk" and act == "relu") else 1e-11
             assert diff.max() < bound, f"{kind}: {diff.max():.2e}"
+
+
+@pytest.mark.parametrize("readout", ["flatten", "gap"])
+@pytest.mark.parametrize("kind", ["nngp", "ntk"])
+@pytest.mark.parametrize("padding", ["same", "valid"])
+def test_reused_work_arrays_give_every_pair_its_own_numbers(readout, kind, padding):
+    """Blocks reuse one thread's work arrays (conv._Workspace); the matrix must be, bit for
+    bit, what each pair gives with fresh arrays (nothing left over from an earlier block,
+    also where 'valid' layers shrink the arrays)."""
+    from wilsonian.kernels.conv import _Workspace
+
+    rng = np.random.default_rng(5)
+    shape = (8, 9, 2)                 # 'valid': 8×9 → 6×7 → 4×5 → 2×3
+    X = rng.standard_normal((6, 144))
+    kernel = ConvKernel(shape, kind, "erf", 3, 3, padding, readout, 1.7, 0.2)
+    K = kernel.matrix(X, X[:4], tile=1)
+    images = kernel._images(X, "X")
+    var = kernel._variances(images)[0]
+    for i in range(6):
+        for j in range(4):
+            fresh = kernel._pairs(images[i:i + 1], images[j:j + 1], var, var, (i, i + 1), (j, j + 1),
+                                  ws=_Workspace())
+            assert K[i, j].tobytes() == fresh[0, 0].tobytes(), (i, j)

@@ -44,14 +44,16 @@ shared 2-core AMD EPYC (Zen 4) with benchmarks/bench_conv.py, ReLU, L = 2, 3×3 
 
 - flatten on 28×28×1: 12 µs per pair for the NNGP, 17 µs for the NTK, so N = 3,000 images
   (4.5 M pairs) take about 1 minute;
-- GAP: 0.09 ms per pair on 8×8 (all 1,797 digits in 2.5 minutes), 0.36 ms on 12×12,
-  1.3 ms on 16×16, 3.4 ms on 20×20, 30 ms on 28×28 (N ≈ 200 in 10 minutes): beyond
-  16×16 images GAP is practical for a few hundred images only.
+- GAP: 0.04 ms per pair on 8×8 (all 1,797 digits in about a minute), 0.21 ms on 12×12,
+  0.87 ms on 16×16, 1.9 ms on 20×20, 9–13 ms on 28×28 (N ≈ 300 in 10 minutes): beyond
+  16×16 images GAP is practical for a few hundred images only. Its blocks reuse their work
+  arrays (:class:`_Workspace`): allocated per pair they cost a third of the time in page faults.
 """
 
 from __future__ import annotations
 
 import math
+import threading
 from dataclasses import dataclass
 from numbers import Integral, Real
 from typing import Any
@@ -72,6 +74,27 @@ PADDINGS = ("same", "valid")
 READOUTS = ("flatten", "gap")
 # Per-position entries (pairs × positions, or pairs × positions²) in one block of pairs.
 _BLOCK_ENTRIES = 1 << 16
+
+
+class _Workspace:
+    """Work arrays of one thread, reused from one block of pairs to the next.
+
+    A GAP block is one pair of 28×28 images whose arrays are P² = 614,656 entries (4.9 MB)
+    each, a dozen of them per layer: allocated afresh for every pair, they were returned to
+    the system and faulted back in, page by page (a third of the time went to the kernel's
+    page faults). Reused, they are the same numbers, written in the same order.
+    """
+
+    def __init__(self) -> None:
+        self._buffers: dict[str, np.ndarray] = {}
+
+    def array(self, name: str, shape: tuple[int, ...]) -> np.ndarray:
+        """An uninitialized float64 array of ``shape``, the same memory at every call for ``name``."""
+        size = math.prod(shape)
+        buffer = self._buffers.get(name)
+        if buffer is None or buffer.size < size:
+            buffer = self._buffers[name] = np.empty(size)
+        return buffer[:size].reshape(shape)
 
 
 # --------------------------------------------------------------------- compiled parts
@@ -301,13 +324,17 @@ class ConvKernel:
         rows = tile or max(1, min(16, _BLOCK_ENTRIES // (per_pair * 8)))
         cols = max(1, _BLOCK_ENTRIES // (per_pair * rows))
         tasks = [(i0, min(i0 + rows, n1)) for i0 in range(0, n1, rows)]
+        spaces = threading.local()   # one workspace per worker thread, freed with this call
 
         def compute(task: tuple[int, int]) -> None:
             # Rows i0:i1, columns from i0 (symmetric) or 0, in blocks of ``cols`` columns.
             i0, i1 = task
+            if not hasattr(spaces, "ws"):
+                spaces.ws = _Workspace()
             for j0 in range(i0 if symmetric else 0, n2, cols):
                 j1 = min(j0 + cols, n2)
-                out[i0:i1, j0:j1] = self._pairs(A[i0:i1], B[j0:j1], var_a, var_b, (i0, i1), (j0, j1))
+                out[i0:i1, j0:j1] = self._pairs(A[i0:i1], B[j0:j1], var_a, var_b, (i0, i1), (j0, j1),
+                                                ws=spaces.ws)
             if symmetric:
                 # The square i0:i1 was computed whole: make it exactly symmetric with the
                 # exact diagonal, then mirror the rest. Tasks write disjoint parts of out.
@@ -373,12 +400,15 @@ class ConvKernel:
 
     def _gap_diagonal(self, images: np.ndarray, var: list[np.ndarray]) -> np.ndarray:
         """GAP K(x, x): each image with itself, its p = p' positions from its own variances."""
+        ws = _Workspace()
         return np.array([self._pairs(images[i:i + 1], images[i:i + 1], var, var, (i, i + 1), (i, i + 1),
-                                     same=True)[0, 0] for i in range(len(images))])
+                                     same=True, ws=ws)[0, 0] for i in range(len(images))])
 
-    def _expect(self, sa: np.ndarray, sb: np.ndarray, cov: np.ndarray, full: bool, need_de: bool):
+    def _expect(self, sa: np.ndarray, sb: np.ndarray, cov: np.ndarray, full: bool, need_de: bool,
+                ws: _Workspace):
         """E[φφ], E[φ'φ'] on a block: cov (m, n, P) or (m, n, P, P); sa, sb (m, P), (n, P)
-        per-image standard deviations √K_{pp}(x, x) of the rows' and the columns' images."""
+        per-image standard deviations √K_{pp}(x, x) of the rows' and the columns' images.
+        The closed forms' results are arrays of ``ws``, valid until its next block."""
         if full:
             s1, s2 = sa[:, None, :, None], sb[None, :, None, :]
         else:
@@ -386,21 +416,28 @@ class ConvKernel:
         act = self._act
         if not act.closed_form:
             return act.expect_cov(s1, s2, cov)
-        flat = [np.ascontiguousarray(np.broadcast_to(s, cov.shape)).reshape(-1) for s in (s1, s2)]
+        flat = []
+        for name, s in (("s1", s1), ("s2", s2)):
+            spread = ws.array(name, cov.shape)
+            np.copyto(spread, np.broadcast_to(s, cov.shape))
+            flat.append(spread.reshape(-1))
         c = cov.reshape(-1)
-        rho, e, de, w1, w2 = (np.empty(c.size) for _ in range(5))
+        rho, e, de, w1, w2 = (ws.array(name, (c.size,)) for name in ("rho", "e", "de", "w1", "w2"))
         _closed_forms.correlations(c, flat[0], flat[1], rho)
         _closed_forms.expect(act.code, act.prm, act.poly, flat[0], flat[1], rho, e, de, w1, w2, need_de)
         return e.reshape(cov.shape), de.reshape(cov.shape)
 
     def _pairs(self, A: np.ndarray, B: np.ndarray, var_a: list[np.ndarray], var_b: list[np.ndarray],
-               rows: tuple[int, int], cols: tuple[int, int], same: bool = False) -> np.ndarray:
+               rows: tuple[int, int], cols: tuple[int, int], same: bool = False,
+               ws: _Workspace | None = None) -> np.ndarray:
         """K (or Θ) for all pairs of images A (m, H, W, C) × B (n, H, W, C), shape (m, n).
 
         ``var_a``, ``var_b``: per-image variance recursions of the inputs that A and B are
         rows ``rows`` and ``cols`` of. ``same`` (A is B, one image): its positions p = p'
         get E[φ(u)²], E[φ'(u)²] of its own variances exactly (the exact GAP diagonal).
+        ``ws``: the work arrays to use (the caller's thread's; a fresh set when None).
         """
+        ws = _Workspace() if ws is None else ws
         ra, rb = slice(*rows), slice(*cols)
         wv, bv, f = self.weight_var, self.bias_var, self.filter_size
         ntk, full = self.kind == "ntk", self.readout == "gap"
@@ -408,24 +445,28 @@ class ConvKernel:
         H, W, C = A.shape[1:]
         pad, Ho, Wo = self._grid(H, W)
         if full:   # G[a, b, p, p'] = Σ_c x_{pc} x'_{p'c}, stencil moving p and p' together
-            G = np.matmul(A.reshape(m, 1, H * W, C), B.reshape(1, n, H * W, C).transpose(0, 1, 3, 2))
-            cov = np.empty((m * n, Ho, Wo, Ho, Wo))
+            G = np.matmul(A.reshape(m, 1, H * W, C), B.reshape(1, n, H * W, C).transpose(0, 1, 3, 2),
+                          out=ws.array("G", (m, n, H * W, H * W)))
+            cov = ws.array("cov0", (m * n, Ho, Wo, Ho, Wo))
             _stencil_pairs(G.reshape(m * n, H, W, H, W), f, pad, cov)
         else:
-            G = np.empty((m, n, H * W))
+            G = ws.array("G", (m, n, H * W))
             _channel_products(A.reshape(m, H * W, C), B.reshape(n, H * W, C), G)
-            cov = np.empty((m * n, Ho, Wo))
+            cov = ws.array("cov0", (m * n, Ho, Wo))
             _stencil(G.reshape(m * n, H, W), f, pad, cov)
         cov *= wv / (C * f * f)
         cov += bv
-        th = cov.copy() if ntk else None
+        th = None
+        if ntk:
+            th = ws.array("th", cov.shape)
+            np.copyto(th, cov)
         for layer in range(self.depth):
             last = layer == self.depth - 1
             va, vb = var_a[layer][ra], var_b[layer][rb]
             P = va.shape[1] * va.shape[2]
             shape = (m, n, P, P) if full else (m, n, P)
             e, de = self._expect(np.sqrt(va.reshape(m, P)), np.sqrt(vb.reshape(n, P)),
-                                 np.ascontiguousarray(cov).reshape(shape), full, ntk)
+                                 np.ascontiguousarray(cov).reshape(shape), full, ntk, ws)
             if same and full:   # the p = p' entries of one image with itself: its own variances
                 ev, dev = self._act.variance(va.reshape(P))
                 idx = np.arange(P)
@@ -436,20 +477,23 @@ class ConvKernel:
                 k = wv / P**(2 if full else 1) * e.reshape(m, n, -1).sum(axis=2) + bv
                 if not ntk:
                     return k
-                return k + wv / P**(2 if full else 1) * (de * th.reshape(shape)).reshape(m, n, -1).sum(axis=2)
+                product = np.multiply(de, th.reshape(shape), out=ws.array("product", shape))
+                return k + wv / P**(2 if full else 1) * product.reshape(m, n, -1).sum(axis=2)
             hl, wl = va.shape[1], va.shape[2]
             pad, Ho, Wo = self._grid(hl, wl)
             grid = (m * n, hl, wl, hl, wl) if full else (m * n, hl, wl)
             new_shape = (m * n, Ho, Wo, Ho, Wo) if full else (m * n, Ho, Wo)
             stencil = _stencil_pairs if full else _stencil
-            new_cov = np.empty(new_shape)
+            new_cov = ws.array(f"cov{(layer + 1) % 2}", new_shape)   # not the buffer cov is in
             stencil(np.ascontiguousarray(e).reshape(grid), f, pad, new_cov)
             new_cov *= wv / (f * f)
             new_cov += bv
             if ntk:
-                t = np.empty(new_shape)
-                stencil(np.ascontiguousarray(de * th.reshape(shape)).reshape(grid), f, pad, t)
-                th = new_cov + wv / (f * f) * t
+                product = np.multiply(de, th.reshape(shape), out=ws.array("product", shape))
+                t = ws.array("t", new_shape)
+                stencil(product.reshape(grid), f, pad, t)
+                t *= wv / (f * f)
+                th = np.add(new_cov, t, out=ws.array("th", new_shape))
             cov = new_cov
         raise AssertionError("unreachable")
 
