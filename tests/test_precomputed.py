@@ -92,8 +92,12 @@ def test_check_psd():
     with pytest.raises(WilsonianError, match="not positive semi-definite"):
         check_psd([3.0, 1.0, -1e-3])
     assert check_psd([3.0, 1.0, -1e-7], tol=1e-6) < 0
-    with pytest.raises(WilsonianError, match="no positive eigenvalue"):
+    with pytest.raises(WilsonianError, match=r"no positive eigenvalue \(every eigenvalue is ≤ 0, the most negative -2"):
         check_psd([-1.0, -2.0])
+    with pytest.raises(WilsonianError, match=r"no positive eigenvalue \(every eigenvalue is ≤ 0, the most negative"):
+        check_psd([0.0, -2.0])          # as the run passes them: λ_1 clipped to 0, the most negative
+    with pytest.raises(WilsonianError, match=r"\(every eigenvalue is ≤ 0\)"):
+        check_psd([0.0, 0.0])
     with pytest.raises(WilsonianError, match="finite"):
         check_psd([1.0, np.nan])
 

@@ -84,6 +84,18 @@ def test_a_missing_config_file_is_named(tmp_path, capsys):
     assert not (tmp_path / "o").exists()
 
 
+def test_a_folder_given_as_the_config_file_is_called_a_folder(tmp_path, capsys):
+    folder = tmp_path / "previous"
+    folder.mkdir()
+    code, _, err = run_cli(["run", "--config", folder, "--out", tmp_path / "o"], capsys)
+    assert_one_line_error(code, err, "a folder, not a file")
+    assert "config.json" not in err
+    (folder / "config.json").write_text("{}")       # a run's output folder: name the file in it
+    code, _, err = run_cli(["run", "--config", folder, "--out", tmp_path / "o"], capsys)
+    assert_one_line_error(code, err, "a folder, not a file", "holds config.json")
+    assert not (tmp_path / "o").exists()
+
+
 def test_a_config_file_takes_the_command_lines_syntax(tmp_path, capsys):
     # etas and ridges as the command line writes them, a TOML table of activation
     # parameters, and figure-formats (an option of the output, not of the run)

@@ -38,7 +38,7 @@ _OS_ERROR_HINTS = {
     errno.EDQUOT: "the disk quota is exhausted; free some space or choose another location",
     errno.EACCES: "check the permissions or choose another location",
     errno.EPERM: "check the permissions or choose another location",
-    errno.EROFS: "the file system is read-only; choose another location",
+    errno.EROFS: "choose another location",
     errno.ENAMETOOLONG: "the name or path is too long; use a shorter one",
     errno.ENOTDIR: "a part of the path is a file, not a folder",
     errno.EISDIR: "it is a folder, not a file",

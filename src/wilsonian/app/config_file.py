@@ -58,6 +58,9 @@ def option_kinds(config_class) -> dict[str, tuple[str, bool]]:
 def read_config_file(path: str | Path) -> dict[str, Any]:
     """The options in a TOML or JSON file, keys normalized to the config's field names."""
     path = Path(path).expanduser()
+    if path.is_dir():
+        hint = " (a run's folder holds config.json: give that file)" if (path / "config.json").is_file() else ""
+        raise WilsonianError(f"--config {path}: a folder, not a file; give a TOML or JSON file of options{hint}")
     if not path.is_file():
         raise WilsonianError(f"--config {path}: no such file; give a TOML or JSON file of options")
     try:

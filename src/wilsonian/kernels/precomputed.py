@@ -185,7 +185,9 @@ def check_psd(eigenvalues: Any, *, tol: float = 1e-8, what: str = "the kernel") 
         raise WilsonianError(f"the eigenvalues of {what} must be finite and non-empty.")
     top, low = float(lam.max()), float(lam.min())
     if top <= 0:
-        raise WilsonianError(f"{what} has no positive eigenvalue (largest {top:.3e}); it is not a kernel matrix.")
+        lowest = f", the most negative {low:.3e}" if low < 0 else ""
+        raise WilsonianError(f"{what} has no positive eigenvalue (every eigenvalue is ≤ 0{lowest}); "
+                             "it is not a kernel matrix.")
     ratio = low / top
     if ratio < -tol:
         raise WilsonianError(f"{what} is not positive semi-definite: its smallest eigenvalue is {ratio:.2e} × the "
