@@ -393,7 +393,7 @@ def _sweep(args: argparse.Namespace) -> int:
     result = sweep.sweep(base, grid_checked, workers=args.workers)
     sweep.write(result, base, base.out, guards, figure_formats=formats)
     points = len(result.rows)
-    print(f"{points} grid point{'s' if points != 1 else ''}; wrote {base.out}/sweep.csv, sweep.json and figures/")
+    print(f"{points} grid point{'s' if points != 1 else ''}; wrote {base.out}/sweep.csv, sweep.json, report.html and figures/")
     return 0
 
 

@@ -208,3 +208,81 @@ def reproduction_report(reproduction, directory: Path) -> str:
     sections = [("figures", figures), ("summary", summary + table or "<p>—</p>"),
                 ("config and provenance", _config_section(configs, sorted(set(files))))]
     return _page(f"wilsonian {reproduction.name}", sections)
+
+
+_THEORIES = (("ek", "EK"), ("spectral_bias", "SB"), ("rg", "RG"), ("rg_fluct", "RG-fluct"))
+
+
+def _ratios(table: dict, name: str) -> np.ndarray:
+    """theory/data per η of one grid point (NaN where the data is 0 or the theory undefined;
+    the RG and RG-fluct also where no mode is unlearnable, as the figures leave them out)."""
+    emp = np.asarray(table["empirical_mean"], dtype=float)
+    theory = np.array([np.nan if v is None else v for v in table[name]], dtype=float)
+    ratio = np.where(emp > 0, theory / np.where(emp > 0, emp, 1.0), np.nan)
+    if name in ("rg", "rg_fluct"):
+        ratio = np.where(np.asarray(table["rg_all_learnable"], dtype=bool), np.nan, ratio)
+    return ratio
+
+
+def _median_abs_log(ratio: np.ndarray) -> float | None:
+    good = ratio[np.isfinite(ratio) & (ratio > 0)]
+    return float(np.median(np.abs(np.log10(good)))) if good.size else None
+
+
+def sweep_report(result, base_config: dict, figures_dir: Path) -> str:
+    """The report of a ``wilsonian sweep`` (a :class:`wilsonian.app.sweep.SweepResult`)."""
+    axes = list(result.grid)
+    grid = _table(["axis", "values"], [[_esc(a.replace("_", " ")), _esc(", ".join(map(str, v)))]
+                                       for a, v in result.grid.items()], left=2)
+    pools = [g.get("pool", {}) for g in result.groups]
+    first = pools[0] if pools else {}
+
+    def base(name: str) -> str:
+        """The base config's value of an option, or "(grid)" where the grid sets it."""
+        value = base_config.get(name)
+        if name == "ridge" and base_config.get("ridges"):
+            value = ", ".join(f"{r:g}" for r in base_config["ridges"])
+        return "(grid)" if name in result.grid else str(value)
+
+    task = _table(["", ""], [
+        ["data set", _esc(first.get("dataset"))], ["classes", _esc("(grid)" if "classes" in result.grid else first.get("class_names"))],
+        ["pool N", _esc(", ".join(sorted({str(p.get('n')) for p in pools}, key=int)))],
+        ["kernel", _esc(f"{base('kernel')}, activation {base('activation')}, depth {base('depth')}, "
+                        f"σ_w² {base('weight_var')}, σ_b² {base('bias_var')} ({base('architecture')})")],
+        ["ridge σ²", _esc(base("ridge"))], ["threshold T", _esc(base("threshold"))], ["draws", base_config.get("trials")],
+        ["grid points", len(result.rows)], ["groups (kernel and spectrum each)", len(result.groups)]], left=2)
+    summary_rows, details, warnings = [], [], []
+    for row in result.rows:
+        point, table = row["point"], row["table"]
+        ratios = {name: _ratios(table, name) for name, _ in _THEORIES}
+        summary_rows.append([_esc(point[a]) for a in axes]
+                            + [_number(_median_abs_log(ratios[name]), 3) for name, _ in _THEORIES]
+                            + [_number(ratios[name][-1], 3) for name, _ in _THEORIES])
+        label = ", ".join(f"{a.replace('_', ' ')} = {point[a]}" for a in axes)
+        degenerate = [int(e) for e, d in zip(table["eta"], table["rg_all_learnable"]) if d]
+        if degenerate:
+            warnings.append(f"{label}: at η = {', '.join(map(str, degenerate))} no mode falls below T; the RG has "
+                            "nothing to integrate out (σ_eff² = σ², E_RG = EK) and is left out.")
+        rows = [[int(e), _number(table["empirical_mean"][i]), _number(table["empirical_sem"][i], 2)]
+                + [_number(ratios[name][i], 3) for name, _ in _THEORIES]
+                + [_number(table["spectral_bias_kappa"][i]), _number(table["rg_ridge"][i]),
+                   f"{int(table['rg_cutoff'][i])}{' *' if table['rg_all_learnable'][i] else ''}"]
+                for i, e in enumerate(table["eta"])]
+        details.append(f"<details><summary>{_esc(label)}</summary>" + _table(
+            ["η", "empirical", "± SE", "EK/emp", "SB/emp", "RG/emp", "RG-fluct/emp", "κ_SB", "σ_eff²", "κ*"], rows)
+            + "</details>")
+    last_eta = ", ".join(sorted({str(int(r["table"]["eta"][-1])) for r in result.rows}))
+    agreement = (_table([a.replace("_", " ") for a in axes] + [f"median |log₁₀ {t}/emp|" for _, t in _THEORIES]
+                        + [f"{t}/emp at η = {last_eta}" for _, t in _THEORIES], summary_rows, left=len(axes))
+                 + '<p class="muted">The median over η of |log₁₀(theory/data)| (0 is exact agreement; 0.3 is a '
+                   "factor of 2), and the ratio at the largest η. RG and RG-fluct leave out the η where no mode "
+                   "is unlearnable.</p>")
+    figures = _figures(figures_dir, [("sweep_ratios", "log₁₀ theory/data over (grid point, η)"),
+                                     ("sweep_flow", "the renormalized ridge and κ of every grid point")])
+    files = sorted({f for p in pools for f in (p.get("files") or [])})
+    sections = [("grid", grid + task), ("agreement over the grid", agreement), ("figures", figures),
+                ("learning curves per grid point", "".join(details)),
+                ("warnings", "".join(f'<p class="warn">{_esc(w)}</p>' for w in warnings) or "<p>none</p>"),
+                ("config and provenance", _config_section({**base_config, "grid": result.grid}, files))]
+    title = ", ".join(f"{a.replace('_', ' ')} × {len(v)}" for a, v in result.grid.items())
+    return _page(f"wilsonian sweep: {first.get('dataset')}, {title}", sections)

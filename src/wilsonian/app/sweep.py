@@ -268,8 +268,9 @@ def point_label(point: dict[str, Any]) -> str:
 
 
 def write(result: SweepResult, base: RunConfig, out, guards=(), *, figure_formats=None) -> None:
-    """sweep.csv (the tidy table), sweep.json, config.json (the base config and the grid) and
-    the summary figures (``figure_formats``, default PNG only), into ``out`` atomically."""
+    """sweep.csv (the tidy table), sweep.json, config.json (the base config and the grid), the
+    summary figures (``figure_formats``, default PNG only) and report.html, into ``out``
+    atomically."""
     import csv
     import io
 
@@ -292,6 +293,10 @@ def write(result: SweepResult, base: RunConfig, out, guards=(), *, figure_format
         save_figures({"sweep_ratios": sweep_ratio_figure(result.rows, title=f"theory / data over the grid ({title})"),
                       "sweep_flow": sweep_flow_figure(result.rows, title="renormalized ridge and κ over the grid")},
                      formats=formats, directory=staging / "figures")
+        from wilsonian.app.report import sweep_report
+
+        (staging / "report.html").write_text(sweep_report(result, base.as_dict(), staging / "figures"),
+                                             encoding="utf-8")
 
 
 def _cell(value: Any) -> str:
