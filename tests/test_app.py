@@ -205,6 +205,10 @@ def test_a_slow_kernel_is_estimated_from_a_small_block_before_it_starts():
     line = kernel_time_line(_PairwiseOperator(2000, 0.01))
     assert line.startswith("kernel: about ") and " h here (2,001,000 pairs at " in line
     assert kernel_time_line(_PairwiseOperator(2000, 1e-6)) is None   # 2 s: not worth a line
+    assert kernel_time_line(_PairwiseOperator(2000, 0.01), per_pass=True).startswith(
+        "kernel tiles: about ")                  # the top-k solver's wording: a time per pass
+    assert " here for each pass that computes all of them (kept tiles are computed once) (2,001,000 pairs" in \
+        kernel_time_line(_PairwiseOperator(2000, 0.01), per_pass=True)
     assert matrix_seconds(_PairwiseOperator(3, 0.01)) is None        # too small to sample
     fast = _PairwiseOperator(100_000, 0.0)       # a matrix product: the sample never fills
     matrix_seconds(fast)

@@ -133,6 +133,14 @@ def solve(operator: CachedOperator, solver, y: np.ndarray, cache: ArtifactCache,
 
     def compute() -> dict[str, np.ndarray]:
         say(quiet, f"eigensolver: {solver.describe()}, N = {operator.n}")
+        from wilsonian.spectrum import KrylovSolver
+
+        if not quiet and isinstance(solver, KrylovSolver) and operator.backend == "numpy" and operator.cache_matrix:
+            from wilsonian.app.estimate import kernel_time_line
+
+            line = kernel_time_line(operator.inner, per_pass=True)   # the dense solver's is in matrix()
+            if line:
+                say(False, line)
         spectrum, solved["downstream"] = solver.solve(operator, y, progress=not quiet)
         if check is not None:
             check(spectrum)

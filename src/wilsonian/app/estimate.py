@@ -69,12 +69,18 @@ def duration(seconds: float) -> str:
     return f"{seconds / 86400:.1f} days"
 
 
-def kernel_time_line(operator) -> str | None:
-    """A line for a kernel matrix estimated to take at least :data:`WORTH_SAYING_S`, else None."""
+def kernel_time_line(operator, *, per_pass: bool = False) -> str | None:
+    """A line for a kernel matrix estimated to take at least :data:`WORTH_SAYING_S`, else None.
+
+    ``per_pass``: the matrix-free eigensolver's wording, whose passes each compute the tiles
+    they do not keep.
+    """
     estimate = matrix_seconds(operator)
     if estimate is None or not math.isfinite(estimate[0]) or estimate[0] < WORTH_SAYING_S:
         return None
     seconds, per_pair = estimate
     pairs = operator.n * (operator.n + 1) // 2
-    return (f"kernel: about {duration(seconds)} here ({pairs:,} pairs at {per_pair * 1e3:.3g} ms each, timed on "
-            "a block of this pool); a smaller --n-pool costs as its square")
+    what = "kernel tiles" if per_pass else "kernel"
+    when = " for each pass that computes all of them (kept tiles are computed once)" if per_pass else ""
+    return (f"{what}: about {duration(seconds)} here{when} ({pairs:,} pairs at {per_pair * 1e3:.3g} ms each, timed "
+            "on a block of this pool); a smaller --n-pool costs as its square")
