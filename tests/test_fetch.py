@@ -679,8 +679,8 @@ def test_read_only_data_directory(server, tmp_path, monkeypatch):
         raise OSError(errno.EROFS, "Read-only file system", str(path.parent))
 
     monkeypatch.setattr(atomic, "_create_temporary", read_only)
-    with pytest.raises(WilsonianError, match=r"'.*/d': Read-only file system; the file system "
-                                             r"is read-only"):
+    with pytest.raises(WilsonianError, match=r"'.*/d': Read-only file system; choose another "
+                                             r"location\.$"):
         fetch_dataset("mnist", dest, mirror=url, checksums=checksums)
     monkeypatch.undo()
     assert dest.is_dir() and list(dest.iterdir()) == []
