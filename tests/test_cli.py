@@ -316,6 +316,18 @@ def test_run_says_how_much_of_the_kernel_it_keeps():
     assert "available memory is unknown" in _kept_tiles_line(20_000, 0.0, auto=True)
 
 
+def test_the_kept_tiles_line_comes_with_the_passes_not_with_a_cached_spectrum(tmp_path, capsys):
+    args = ["run", "--solver", "topk", "--k", "40", "--cache-dir", str(tmp_path / "cache"),
+            "--etas", "5,10,20,40", "--trials", "3"]
+    said = []
+    for out in ("first", "second"):
+        code, _, err = run_cli([*args, "--out", str(tmp_path / out)], capsys)
+        assert code == 0, err
+        said.append(err)
+    assert "kernel tiles kept between passes" in said[0] and "eigensolver:" in said[0]
+    assert "kernel tiles kept between passes" not in said[1] and "eigensolver:" not in said[1]
+
+
 def test_the_automatic_tile_budget_is_a_quarter_of_the_available_memory_for_topk_only(monkeypatch):
     """auto (the default) keeps tiles only where a run makes several passes over a kernel it
     computes on the NumPy backend; an explicit budget is taken as given."""

@@ -32,8 +32,11 @@ class CachedOperator(KernelOperator):
     """An operator whose ``matrix()`` goes through the cache; everything else is delegated."""
 
     def __init__(self, inner: KernelOperator, cache: ArtifactCache, *, quiet: bool = True, label: str = "",
-                 cache_matrix: bool = True):
+                 cache_matrix: bool = True, before_solve: str = ""):
         super().__init__(inner.n)
+        # A line said before an eigensolver runs on this operator (what a top-k run keeps of the
+        # kernel between its passes), not when its spectrum comes from the cache.
+        self.before_solve = before_solve
         self.cache_matrix = cache_matrix  # False for a matrix the user handed in: no copy of it
         self.inner = inner
         self.cache = cache
@@ -133,6 +136,8 @@ def solve(operator: CachedOperator, solver, y: np.ndarray, cache: ArtifactCache,
 
     def compute() -> dict[str, np.ndarray]:
         say(quiet, f"eigensolver: {solver.describe()}, N = {operator.n}")
+        if operator.before_solve:
+            say(quiet, operator.before_solve)
         from wilsonian.spectrum import KrylovSolver
 
         if not quiet and isinstance(solver, KrylovSolver) and operator.backend == "numpy" and operator.cache_matrix:

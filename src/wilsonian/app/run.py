@@ -61,6 +61,7 @@ def open_operator(config: RunConfig, pool: Pool, cache: ArtifactCache) -> Iterat
     A Dask backend keeps its cluster (a local one, or ``--scheduler``) open for the block.
     """
     with contextlib.ExitStack() as stack:
+        before_solve = ""
         if config.kernel == "precomputed":
             from wilsonian.kernels import load_kernel_file
             from wilsonian.operators import DenseOperator
@@ -80,10 +81,10 @@ def open_operator(config: RunConfig, pool: Pool, cache: ArtifactCache) -> Iterat
             operator = kernel_operator(pool.X, kernel, backend=config.backend, device=config.device or "cpu",
                                        client=client, keep_bytes=keep_bytes)
             if config.solver == "topk" and config.backend == "numpy":
-                say(config.quiet, _kept_tiles_line(pool.n, keep_bytes, auto=config.tile_cache_gib is None))
+                before_solve = _kept_tiles_line(pool.n, keep_bytes, auto=config.tile_cache_gib is None)
             label = f"{_kernel_label(kernel)}, d = {pool.dim}"
         yield CachedOperator(operator, cache, quiet=config.quiet, label=f"{label} ({config.backend})",
-                             cache_matrix=config.kernel != "precomputed")
+                             cache_matrix=config.kernel != "precomputed", before_solve=before_solve)
 
 
 def _kept_tiles_line(n: int, keep_bytes: float, *, auto: bool = False) -> str:
