@@ -1,5 +1,6 @@
 """The `wilsonian` command: outputs, cache, reproducibility and one-line errors."""
 
+import importlib.util
 import json
 import subprocess
 import sys
@@ -182,11 +183,15 @@ BAD = [
     (["--etas", "5,x"], "etas"),
     (["--trials", "0"], "trials"),
     (["--n-pool", "100000"], "pool"),
-    (["--depth", "-1"], "depth"),
-    (["--weight-var", "-2"], "weight"),
+    (["--depth", "-1"], "--depth is the number of hidden layers"),
+    (["--weight-var", "-2"], "--weight-var must be"),
+    (["--bias-var", "-1"], "--bias-var must be"),
     (["--activation", "swish"], "activation"),
     (["--activation", "leaky-relu"], "slope"),
-    (["--kernel", "rbf"], "kind"),
+    (["--kernel", "rbf"], "--kernel must be one of nngp, ntk or precomputed"),
+    (["--solver", "topk", "--k", "0"], "--k is the number of modes to resolve, at least 1, got 0"),
+    (["--etas", "100000"], "η = 100,000 exceeds the pool size N = 354"),   # the cause, not the memory
+    (["--kernel", "precomputed", "--kernel-file", "/nonexistent/K.npy"], "does not exist"),
     (["--split", "validation"], "split"),
     (["--bogus-option"], "unrecognized"),
 ]
@@ -203,6 +208,36 @@ def test_bad_options_give_one_line_error_and_no_output(tmp_path, capsys, extra, 
     assert not out.exists()
     assert not list(cache.rglob("*.npz")) if cache.exists() else True
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]
+
+
+@pytest.mark.parametrize("extra, word", [
+    (["--kernel", "precomputed", "--kernel-file", "/nonexistent/K.npy"], "does not exist"),
+    (["--kernel", "precomputed", "--kernel-file", "."], "is a folder, not a file"),
+    (["--device", "cpu"], "--device needs PyTorch"),
+])
+def test_option_errors_come_before_any_progress_line(tmp_path, capsys, extra, word):
+    """Without --quiet too, such an error is the only line: it is found before the pool loads."""
+    if extra[0] == "--device" and importlib.util.find_spec("torch") is not None:
+        pytest.skip("PyTorch is installed here")
+    code, _, err = run_cli(["run", "--out", str(tmp_path / "out"), "--no-cache", *extra], capsys)
+    assert code == 2 and err.count("\n") == 1 and err.startswith("error: ") and word in err, err
+    assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize("command, word", [
+    (["toy", "--trials", "0"], "--trials must be at least 1"),
+    (["toy", "--n", "0"], "--n must be at least 1"),
+    (["toy", "--lambda-high", "0,-1"], "--lambda-high must be >= 0"),
+    (["toy", "--ridge", "0"], "--ridge must be > 0"),
+    (["toy", "--lambda1", "0"], "--lambda1 must be > 0"),
+    (["toy", "--degree", "99"], "--degree must be at most 30"),
+    (["toy", "--workers", "0"], "--workers must be at least 1"),
+    (["reproduce", "fig3", "--trials-mc", "0"], "--trials-mc must be at least 1"),
+])
+def test_toy_errors_name_the_option(tmp_path, capsys, command, word):
+    code, _, err = run_cli([*command, "--out", str(tmp_path / "out"), "--quiet"], capsys)
+    assert code == 2 and err.startswith(f"error: {word}") and err.count("\n") == 1, err
+    assert not (tmp_path / "out").exists()
 
 
 def test_out_pointing_at_a_file(tmp_path, capsys):

@@ -7,6 +7,7 @@ with exit code 2 and no traceback; nothing half-written is left behind.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import math
 import sys
 import warnings
@@ -436,7 +437,8 @@ def _reproduce(args: argparse.Namespace) -> int:
     if args.figure == "fig3":
         guards = [("the cache directory", args.cache_dir)]
         check_output_dir(args.out, guards)
-        result = reproduce.fig3(trials=args.trials_mc, seed=args.seed, quiet=args.quiet)
+        with _toy_option_names(trials_flag="--trials-mc"):
+            result = reproduce.fig3(trials=args.trials_mc, seed=args.seed, quiet=args.quiet)
     else:
         dataset, data_dir = reproduce.choose_dataset(args.dataset, args.data_dir, quiet=args.quiet)
         configs = reproduce.task_configs(config_from_args(args, dataset=dataset, data_dir=data_dir))
@@ -461,15 +463,37 @@ def _reproduce(args: argparse.Namespace) -> int:
     return 0
 
 
+#: The toy's parameters as its library checks name them, and the options that set them.
+_TOY_FLAGS = {"lambda1": "--lambda1", "lambda_high": "--lambda-high", "ridge (sigma^2)": "--ridge",
+              "n (training points)": "--n", "degree": "--degree", "trials": "--trials", "workers": "--workers",
+              "seed": "--seed"}
+
+
+@contextlib.contextmanager
+def _toy_option_names(trials_flag: str = "--trials"):
+    """A toy parameter's error in the name of its option ('--n must be at least 1', not 'n
+    (training points) must ...'): the checks are the library's, which names its arguments."""
+    flags = {**_TOY_FLAGS, "trials": trials_flag}
+    try:
+        yield
+    except WilsonianError as error:
+        message = str(error)
+        for name, flag in flags.items():
+            if message.startswith(name + " must "):
+                raise WilsonianError(flag + message[len(name):]) from None
+        raise
+
+
 def _toy(args: argparse.Namespace) -> int:
     formats = _figure_formats(args)
     from wilsonian.app import reproduce
     from wilsonian.app.outputs import check_output_dir
 
     check_output_dir(args.out)  # before any work
-    result = reproduce.toy(lambda_highs=tuple(args.lambda_high), trials=args.trials, lambda1=args.lambda1,
-                           ridge=args.ridge, n=args.n, degree=args.degree, seed=args.seed, workers=args.workers,
-                           quiet=args.quiet)
+    with _toy_option_names():
+        result = reproduce.toy(lambda_highs=tuple(args.lambda_high), trials=args.trials, lambda1=args.lambda1,
+                               ridge=args.ridge, n=args.n, degree=args.degree, seed=args.seed,
+                               workers=args.workers, quiet=args.quiet)
     out = reproduce.write(result, args.out, figure_formats=formats)
     for line in result.summary:
         print(line)

@@ -16,7 +16,7 @@ import numpy as np
 from wilsonian import __version__
 from wilsonian._validation import MAX_SCALE, check_memory, check_ridge, check_threshold
 from wilsonian.errors import WilsonianError
-from wilsonian.kernels import KernelSpec
+from wilsonian.kernels import KINDS, KernelSpec
 
 SOLVERS = ("dense", "topk", "dask")
 ARCHITECTURES = ("fc", "conv")
@@ -87,8 +87,10 @@ class RunConfig:
         if self.solver == "dense":
             if self.k is not None:
                 raise WilsonianError("--k goes with --solver topk or dask (the dense solver resolves every mode)")
-        elif self.k is None or self.k < 1:
+        elif self.k is None:
             raise WilsonianError(f"--solver {self.solver} needs --k, the number of modes to resolve (≥ 1)")
+        elif self.k < 1:
+            raise WilsonianError(f"--k is the number of modes to resolve, at least 1, got {self.k}")
         if self.solver == "dense" and (self.tol is not None or self.extra_modes):
             raise WilsonianError("--tol and --extra-modes go with --solver topk or dask")
         if self.tol is not None and not (np.isfinite(self.tol) and 0 < self.tol < 1):
@@ -109,6 +111,11 @@ class RunConfig:
                 raise WilsonianError(f"--device must be cpu or cuda, got {self.device!r}")
             if self.solver == "dask":
                 raise WilsonianError("--device (the PyTorch backend) and --solver dask are two backends; choose one")
+            import importlib.util
+
+            if importlib.util.find_spec("torch") is None:   # before the pool is loaded
+                raise WilsonianError("--device needs PyTorch; install it with pip install torch, or drop --device "
+                                     "(the NumPy backend computes the same kernels)")
         if self.nongaussian and self.solver != "dense":
             raise WilsonianError("--nongaussian needs the dense solver (it uses every eigenfunction on the pool)")
         for ridge in self.ridge_values:
@@ -156,12 +163,17 @@ class RunConfig:
         self._check_kernel_options()
 
     def _check_kernel_options(self) -> None:
+        if self.kernel not in (*KINDS, "precomputed"):
+            raise WilsonianError(f"--kernel must be one of {', '.join(KINDS)} or precomputed, got {self.kernel!r}")
         if self.kernel == "precomputed":
             if self.kernel_file is None:
                 raise WilsonianError("--kernel precomputed needs --kernel-file K.npy (an N × N matrix in the pool's "
                                      "order, or an .npz with K and optionally X and y)")
             if self.backend != "numpy":
                 raise WilsonianError("--kernel precomputed is a matrix in memory: drop --device and --solver dask")
+            from wilsonian.kernels.precomputed import check_kernel_path
+
+            check_kernel_path(str(self.kernel_file))   # before the pool is loaded
         elif self.kernel_file is not None:
             raise WilsonianError("--kernel-file goes with --kernel precomputed")
         for name, value in (("--symmetry-tol", self.symmetry_tol), ("--psd-tol", self.psd_tol)):
@@ -181,6 +193,13 @@ class RunConfig:
             if self.device is not None:
                 raise WilsonianError("the torch backend computes fully connected kernels only; drop --device")
         if self.kernel != "precomputed":
+            # The hyperparameters in the options' names (the kernel's own checks name its arguments).
+            if isinstance(self.depth, bool) or not isinstance(self.depth, int) or self.depth < 0:
+                raise WilsonianError(f"--depth is the number of hidden layers, an integer ≥ 0, got {self.depth!r}")
+            for name, value, low in (("--weight-var", self.weight_var, "> 0"), ("--bias-var", self.bias_var, "≥ 0")):
+                ok = isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+                if not (ok and (value > 0 if low == "> 0" else value >= 0)):
+                    raise WilsonianError(f"{name} must be a finite number {low}, got {value!r}")
             self.kernel_spec()  # activation, its parameters and the hyperparameters, before any work
             if self.device is not None:
                 spec = self.kernel_spec()
@@ -212,6 +231,9 @@ class RunConfig:
                          "lower --k" + (" or --tile-cache-gib" if kept else ""))
         if self.etas is not None:
             eta = max(self.etas)
+            if not self.replace and eta > n:   # the cause, before the memory it would take
+                raise WilsonianError(f"--etas: η = {eta:,} exceeds the pool size N = {n:,}; lower it or draw with "
+                                     "replacement (--replace)")
             check_memory(3 * 8.0 * eta * eta, f"exact GP solves with η = {eta:,}", "lower --etas")
 
     @property

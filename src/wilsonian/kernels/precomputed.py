@@ -70,11 +70,18 @@ class KernelFile:
                 "asymmetry": self.asymmetry}
 
 
+def check_kernel_path(path: str) -> None:
+    """A kernel file must be an existing file (checked before anything is loaded)."""
+    if os.path.isdir(path):
+        raise WilsonianError(f"kernel file {path!r} is a folder, not a file; give the path of a .npy or .npz file.")
+    if not os.path.isfile(path):
+        raise WilsonianError(f"kernel file {path!r} does not exist; give the path of a .npy or .npz file.")
+
+
 def _matrix_from(path: str) -> tuple[Any, Any, Any]:
     """(K, X, y) as stored; X and y None for a ``.npy`` file."""
     lower = path.lower()
-    if not os.path.isfile(path):
-        raise WilsonianError(f"kernel file {path!r} does not exist; give the path of a .npy or .npz file.")
+    check_kernel_path(path)
     try:
         if lower.endswith(".npy"):
             return np.load(path, allow_pickle=False), None, None
