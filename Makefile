@@ -18,7 +18,7 @@ install: $(STAMP)
 run: $(STAMP)
 	$(VENV)/bin/wilsonian run --classes all --out results
 
-## the full test suite (about 12 minutes on 2 cores)
+## the full test suite (5–7 minutes on 2 cores)
 test: $(STAMP)
 	$(PY) -m pytest -q
 
