@@ -111,11 +111,6 @@ class RunConfig:
                 raise WilsonianError(f"--device must be cpu or cuda, got {self.device!r}")
             if self.solver == "dask":
                 raise WilsonianError("--device (the PyTorch backend) and --solver dask are two backends; choose one")
-            import importlib.util
-
-            if importlib.util.find_spec("torch") is None:   # before the pool is loaded
-                raise WilsonianError("--device needs PyTorch; install it with pip install torch, or drop --device "
-                                     "(the NumPy backend computes the same kernels)")
         if self.nongaussian and self.solver != "dense":
             raise WilsonianError("--nongaussian needs the dense solver (it uses every eigenfunction on the pool)")
         for ridge in self.ridge_values:
@@ -206,6 +201,14 @@ class RunConfig:
                 if spec.activation not in ("relu", "erf") or spec.activation_params:
                     raise WilsonianError(f"the torch backend computes only the relu and erf kernels, not "
                                          f"{spec.activation!r}; drop --device (the numpy backend computes it)")
+        if self.device is not None:
+            import importlib.util
+
+            # Last of the options' checks (a combination --device cannot do is said first), and
+            # before the pool is loaded.
+            if importlib.util.find_spec("torch") is None:
+                raise WilsonianError("--device needs PyTorch; install it with pip install torch, or drop --device "
+                                     "(the NumPy backend computes the same kernels)")
 
     def check_size(self, n: int) -> None:
         """Checks that need the pool size N: --k and the memory of the dense path and of η."""
