@@ -141,7 +141,7 @@ def test_kernel_families_from_the_command_line(tmp_path, capsys):
     (["--activation", "leaky-relu"], "slope"),
     (["--activation", "monomial", "--activation-param", "degree=x"], "degree"),
     (["--architecture", "conv", "--filter", "9"], "larger than"),
-    (["--architecture", "conv", "--dataset", "gaussian"], "image shape"),
+    (["--architecture", "conv", "--dataset", "gaussian"], "--architecture conv needs images"),
     (["--architecture", "resnet"], "architecture"),
     (["--architecture", "conv", "--readout", "max"], "readout"),
     (["--kernel", "precomputed"], "--kernel-file"),

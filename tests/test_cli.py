@@ -183,6 +183,7 @@ BAD = [
     (["--etas", "5,x"], "etas"),
     (["--trials", "0"], "trials"),
     (["--n-pool", "100000"], "pool"),
+    (["--n-pool", "400"], "a pool of 400 points (--n-pool, n_pool) but only 354 points of classes '8', '9'"),
     (["--depth", "-1"], "--depth is the number of hidden layers"),
     (["--weight-var", "-2"], "--weight-var must be"),
     (["--bias-var", "-1"], "--bias-var must be"),
@@ -238,6 +239,27 @@ def test_toy_errors_name_the_option(tmp_path, capsys, command, word):
     code, _, err = run_cli([*command, "--out", str(tmp_path / "out"), "--quiet"], capsys)
     assert code == 2 and err.startswith(f"error: {word}") and err.count("\n") == 1, err
     assert not (tmp_path / "out").exists()
+
+
+def test_the_summary_line_names_the_kernel_and_task_that_ran(tmp_path, capsys):
+    from wilsonian.data import build_pool
+    from wilsonian.kernels import KernelSpec
+
+    rng = np.random.default_rng(0)
+    np.savez(tmp_path / "reg.npz", X=rng.standard_normal((60, 5)), y=rng.standard_normal(60))
+    np.save(tmp_path / "K.npy", KernelSpec().matrix(build_pool("digits", seed=0).X))
+    first_lines = {}
+    for name, extra in (("conv", ["--architecture", "conv", "--n-pool", "60"]),
+                        ("file", ["--kernel", "precomputed", "--kernel-file", str(tmp_path / "K.npy")]),
+                        ("reg", ["--dataset", "npz", "--data-file", str(tmp_path / "reg.npz")])):
+        code, out, err = run_cli(["run", *FAST, "--no-cache", "--out", str(tmp_path / name), *extra], capsys)
+        assert code == 0, err
+        first_lines[name] = out.splitlines()[0]
+    assert "kernel=conv nngp/relu/L=2 3×3 same flatten" in first_lines["conv"]
+    assert f"kernel=precomputed {tmp_path / 'K.npy'}" in first_lines["file"] and "relu" not in first_lines["file"]
+    assert first_lines["reg"].startswith("npz regression  N=60")
+    meta = json.loads((tmp_path / "reg" / "results.json").read_text())["pool"]
+    assert meta["subsample"] == "all points, in file order"
 
 
 def test_out_pointing_at_a_file(tmp_path, capsys):

@@ -112,6 +112,11 @@ def test_a_config_file_takes_the_command_lines_syntax(tmp_path, capsys):
     assert not (tmp_path / "b" / "figures" / "learning_curves.pdf").exists()
     for name in ("results.json", "config.json"):
         assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "b" / name).read_bytes()
+    # the flag's own spelling, --activation-param, is a key too
+    config.write_text(config.read_text().replace("activation-params", "activation-param"))
+    code, _, err = run_cli(["run", "--config", config, "--quiet", "--no-cache", "--out", tmp_path / "d"], capsys)
+    assert code == 0, err
+    assert (tmp_path / "d" / "results.json").read_bytes() == (tmp_path / "b" / "results.json").read_bytes()
     config.write_text('figure-formats = 3\n')
     code, _, err = run_cli(["run", "--config", config, "--quiet", "--no-cache", "--out", tmp_path / "c"], capsys)
     assert_one_line_error(code, err, "figure-formats")
@@ -243,6 +248,17 @@ def test_a_sweep_config_file_with_a_grid_table(tmp_path, capsys):
     code, _, err = run_cli(["sweep", "--config", config, "--quiet", "--no-cache", "--out", out], capsys)
     assert code == 0, err
     assert {r["threshold"] for r in read_csv(out / "sweep.csv")} == {"0.25", "0.75"}
+    # a sweep's --workers may come from its file (how the points run, not what they compute)
+    config.write_text('workers = 1\nn-pool = 300\netas = [10, 40]\ntrials = 2\n\n[grid]\nthreshold = [0.25, 0.75]\n')
+    code, _, err = run_cli(["sweep", "--config", config, "--quiet", "--no-cache", "--out", tmp_path / "w"], capsys)
+    assert code == 0, err
+    code, _, err = run_cli(["sweep", *SMALL, "--grid", "threshold=0.25,0.75", "--workers", "1", "--no-cache",
+                            "--out", tmp_path / "w1"], capsys)   # (the workers move the round-off)
+    assert code == 0, err
+    assert (tmp_path / "w" / "sweep.csv").read_bytes() == (tmp_path / "w1" / "sweep.csv").read_bytes()
+    config.write_text(config.read_text().replace("workers = 1", "workers = 0"))
+    code, _, err = run_cli(["sweep", "--config", config, "--quiet", "--no-cache", "--out", tmp_path / "w0"], capsys)
+    assert_one_line_error(code, err, "--workers", "got 0")
     config.write_text('n-pool = 300\n\n[grid]\nthreshold = ["low"]\n')
     code, _, err = run_cli(["sweep", "--config", config, "--quiet", "--no-cache", "--out", tmp_path / "p"], capsys)
     assert_one_line_error(code, err, "threshold", "low")

@@ -286,7 +286,8 @@ def _option_values(args: argparse.Namespace, names) -> dict:
     return values
 
 
-def config_from_args(args: argparse.Namespace, *, allow_grid: bool = False, **overrides) -> "RunConfig":
+def config_from_args(args: argparse.Namespace, *, allow_grid: bool = False, ignore: tuple[str, ...] = (),
+                     **overrides) -> "RunConfig":
     """The run configuration of parsed ``run``, ``sweep`` or ``reproduce`` options (with
     ``--config``, the file's options under those given on the command line; only a sweep's
     file may hold a grid, ``allow_grid``)."""
@@ -301,7 +302,8 @@ def config_from_args(args: argparse.Namespace, *, allow_grid: bool = False, **ov
     explicit = _option_values(args, [n for n in names if n in getattr(args, "explicit", ())])
     explicit.update(overrides)
     # --figure-formats is an option of the output, not of the run: _figure_formats reads it
-    return merge(RunConfig, args.config, explicit, allow_grid=allow_grid, ignore=("figure_formats",))
+    # (and a sweep's --workers, of how its points run: _sweep reads it)
+    return merge(RunConfig, args.config, explicit, allow_grid=allow_grid, ignore=("figure_formats", *ignore))
 
 
 def _explicit_options(argv: Sequence[str] | None) -> set[str]:
@@ -371,11 +373,17 @@ def _sweep(args: argparse.Namespace) -> int:
     from wilsonian.app.outputs import check_output_dir, output_guards
 
     grid: dict = {}
+    workers = args.workers
     if args.config is not None:
-        file_grid = read_config_file(args.config).get("grid", {})
+        from wilsonian.app.config_file import coerce
+
+        options = read_config_file(args.config)
+        file_grid = options.get("grid", {})
         if not isinstance(file_grid, dict):
             raise WilsonianError(f"--config {args.config}: 'grid' must be a table of option = [values]")
         grid.update({k.replace("-", "_"): v for k, v in file_grid.items()})
+        if workers is None and options.get("workers") is not None:
+            workers = coerce(args.config, "workers", options["workers"], "int", False)
     given: set[str] = set()
     for name, values in args.grid or ():   # a command-line axis replaces the file's
         if name in given:
@@ -383,15 +391,15 @@ def _sweep(args: argparse.Namespace) -> int:
             raise WilsonianError(f"--grid {flag} is given twice; give all its values in one --grid {flag}=v1,v2,...")
         given.add(name)
         grid[name] = values
-    base = config_from_args(args, allow_grid=True)
+    base = config_from_args(args, allow_grid=True, ignore=("workers",))
     base.validate()
     grid_checked = sweep.check_grid(grid)
     sweep.plan(base, grid_checked)  # every point validated before any work
-    if args.workers is not None and not 1 <= args.workers <= 64:
-        raise WilsonianError(f"--workers must be between 1 and 64, got {args.workers}")
+    if workers is not None and not 1 <= workers <= 64:
+        raise WilsonianError(f"--workers must be between 1 and 64, got {workers}")
     guards = output_guards(base)
     check_output_dir(base.out, guards)
-    result = sweep.sweep(base, grid_checked, workers=args.workers)
+    result = sweep.sweep(base, grid_checked, workers=workers)
     sweep.write(result, base, base.out, guards, figure_formats=formats)
     points = len(result.rows)
     print(f"{points} grid point{'s' if points != 1 else ''}; wrote {base.out}/sweep.csv, sweep.json, report.html and figures/")

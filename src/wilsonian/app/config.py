@@ -257,6 +257,11 @@ class RunConfig:
             return spec
         from wilsonian.kernels import ConvKernel
 
+        if pool.image_shape is None:
+            raise WilsonianError(f"--architecture conv needs images, and the {self.dataset} inputs are not (their "
+                                 f"shape is {tuple(pool.meta.get('input_shape') or (pool.dim,))}); an .npz data "
+                                 "file of images holds X of shape (n, H, W) or (n, H, W, C)")
+
         return ConvKernel(pool.image_shape, spec.kind, spec.activation, spec.depth, self.filter, self.padding,
                           self.readout, spec.weight_var, spec.bias_var, spec.activation_params,
                           channels_first=pool.channels_first)

@@ -22,6 +22,10 @@ from wilsonian.errors import WilsonianError, file_error
 #: Keys a run's own config.json carries that are records, not options.
 RECORD_KEYS = ("version",)
 
+#: Options whose field name is not their flag's (``--activation-param`` fills activation_params):
+#: a file may use either.
+FLAG_NAMES = {"activation_param": "activation_params"}
+
 
 def ridge_range(text: str) -> tuple[float, ...]:
     """``--ridge start:stop:count`` (a log range, as on the command line) as its ridges."""
@@ -86,6 +90,7 @@ def read_config_file(path: str | Path) -> dict[str, Any]:
     normalized: dict[str, Any] = {}
     for key, value in values.items():
         name = str(key).replace("-", "_")
+        name = FLAG_NAMES.get(name, name)
         if name in normalized:
             raise WilsonianError(f"--config {path}: option {key!r} is given twice")
         normalized[name] = value

@@ -202,9 +202,16 @@ def learning_curve_csv(results: dict[str, Any]) -> str:
 def summary_table(result) -> str:
     """The table ``wilsonian run`` prints (one block per ridge)."""
     config, pool = result.config, result.pool
+    if config.kernel == "precomputed":
+        kernel = f"precomputed {config.kernel_file}"   # --activation and --depth play no part
+    else:
+        kernel = f"{config.kernel}/{config.activation}/L={config.depth}"
+        if config.architecture == "conv":
+            kernel = f"conv {kernel} {config.filter}×{config.filter} {config.padding} {config.readout}"
+    task = pool.meta.get("class_names") or pool.meta.get("targets", "")
     lines = [
-        f"{pool.meta.get('dataset')} {pool.meta.get('class_names', '')}  N={pool.n}  "
-        f"d={pool.dim}  outputs={result.spectrum.n_outputs}  kernel={config.kernel}/{config.activation}/L={config.depth}  "
+        f"{pool.meta.get('dataset')} {task}  N={pool.n}  "
+        f"d={pool.dim}  outputs={result.spectrum.n_outputs}  kernel={kernel}  "
         f"T={config.threshold:g}" + (f"  label noise ε²={config.label_noise:g}" if config.label_noise else ""),
     ]
     flagged = False

@@ -312,8 +312,8 @@ def build_pool(
             chosen = "points" if task.kind == "regression" else (
                 "points of classes " + ", ".join(repr(n) for n in task.names))
             raise WilsonianError(
-                f"n_pool={n_pool} but only {n_available} {chosen} are available in the {split} split "
-                f"of {dataset}; pass n_pool <= {n_available}."
+                f"a pool of {n_pool} points (--n-pool, n_pool) but only {n_available} {chosen} are in the "
+                f"{split} split of {dataset}; use at most {n_available}."
             )
         keep = np.random.default_rng(seed).permutation(n_available)[:n_pool]
         rows = rows[np.sort(keep)]
@@ -340,7 +340,8 @@ def build_pool(
         "input_shape": [int(s) for s in raw.images.shape[1:]],
         "seed": seed,
         "subsample": (
-            "all points of the two classes, in file order" if n_pool is None else
+            {"binary": "all points of the two classes, in file order", "regression": "all points, in file order"}
+            .get(task.kind, "all points of the chosen classes, in file order") if n_pool is None else
             "first n_pool of numpy.random.default_rng(seed).permutation(n_available), "
             "in file order"
         ),

@@ -169,11 +169,13 @@ def resolve_task(dataset: str, classes: Any, raw: RawData | None, targets: str |
             if uniq.dtype.kind in "biuf" and set(uniq.tolist()) == {-1, 1}:
                 values: tuple[Any, ...] = (uniq[uniq == 1][0], uniq[uniq == -1][0])
             else:
+                numeric = uniq.dtype.kind in "biuf"
                 raise WilsonianError(
                     f"the labels in {source} have {uniq.size} distinct values "
-                    f"({_label_repr(uniq)}); pass classes 'A,B' (y = +1 for A, -1 for B), a list "
-                    "of classes or 'all' (one-hot targets); float targets are a regression task unless "
-                    "every value is a whole number, as here, which reads as class labels."
+                    f"({_label_repr(uniq)}); give classes (--classes A,B: y = +1 for A, -1 for B; a list "
+                    "of classes; or all: one-hot targets)" + (
+                        "; float targets are a regression task unless every value is a whole number, as "
+                        "here, which reads as class labels." if numeric else ".")
                 )
         else:
             tokens = _split_classes(classes)

@@ -260,7 +260,8 @@ class ConvKernel:
         H, W, _ = shape
         f, L = int(self.filter_size), int(self.depth)
         if f > min(H, W):
-            raise WilsonianError(f"filter_size {f} is larger than the {H}×{W} images; use at most {min(H, W)}.")
+            raise WilsonianError(f"the filter size {f} (--filter, filter_size) is larger than the {H}×{W} "
+                                  f"images; use at most {min(H, W)}.")
         if self.padding == "valid" and min(H, W) - L * (f - 1) < 1:
             raise WilsonianError(
                 f"{L} 'valid' layers of {f}×{f} filters shrink {H}×{W} images to nothing; use "
