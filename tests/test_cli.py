@@ -262,6 +262,22 @@ def test_the_summary_line_names_the_kernel_and_task_that_ran(tmp_path, capsys):
     assert meta["subsample"] == "all points, in file order"
 
 
+def test_options_a_run_ignores_are_named_in_a_warning(tmp_path, capsys):
+    from wilsonian.data import build_pool
+    from wilsonian.kernels import KernelSpec
+
+    np.save(tmp_path / "K.npy", KernelSpec().matrix(build_pool("digits", seed=0).X))
+    precomputed = ["--kernel", "precomputed", "--kernel-file", str(tmp_path / "K.npy")]
+    code, _, err = run_cli(["run", *FAST, "--no-cache", "--out", str(tmp_path / "a"), *precomputed,
+                            "--activation", "tanh", "--depth", "5"], capsys)
+    assert code == 0 and err == ("warning: --kernel precomputed ignores --activation, --depth (the kernel is the "
+                                 "file's matrix)\n"), err
+    code, _, err = run_cli(["run", *FAST, "--no-cache", "--out", str(tmp_path / "b"), *precomputed], capsys)
+    assert code == 0 and err == "", err
+    code, _, err = run_cli(["run", *FAST, "--no-cache", "--out", str(tmp_path / "c"), "--readout", "gap"], capsys)
+    assert code == 0 and "warning: --readout shape a convolutional kernel" in err, err
+
+
 def test_out_pointing_at_a_file(tmp_path, capsys):
     target = tmp_path / "results.txt"
     target.write_text("keep me")

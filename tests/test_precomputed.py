@@ -163,3 +163,30 @@ def test_callable_kernel_errors(pool):
         CallableKernel(lambda A, B: 1 / 0, label="boom").matrix(X)
     with pytest.raises(WilsonianError, match="diagonal function"):
         CallableKernel(rbf, lambda A: np.ones(3), label="rbf").diagonal(X)
+
+
+def test_a_loosened_psd_tolerance_warns_when_negative_eigenvalues_exceed_the_ridge(tmp_path, capsys):
+    """--psd-tol let an indefinite matrix through: the run says that its GP solves can blow up
+    and which ridge would keep them positive definite; a kernel passing the default check does not."""
+    from wilsonian.app.cli import main
+    from wilsonian.data import build_pool
+
+    K = KernelSpec().matrix(build_pool("digits", seed=0).X)
+    w, V = np.linalg.eigh(K)
+    w[:3] = -1e-3 * w[-1]
+    np.save(tmp_path / "indefinite.npy", (V * w) @ V.T)
+    np.save(tmp_path / "K.npy", K)
+    said = {}
+    for name, extra in (("indefinite", ["--psd-tol", "1e-2"]), ("indefinite_big_ridge", ["--psd-tol", "1e-2",
+                        "--ridge", "1"]), ("K", ["--ridge", "0"])):
+        file = tmp_path / (name.split("_")[0] + ".npy")
+        code = main(["run", "--kernel", "precomputed", "--kernel-file", str(file), "--etas", "5,10", "--trials", "3",
+                     "--quiet", "--no-cache", "--out", str(tmp_path / name), *extra])
+        said[name] = capsys.readouterr().err
+        assert code == 0, said[name]
+    lowest = 1e-3 * w[-1]
+    assert said["indefinite"] == (
+        f"warning: the kernel in {tmp_path / 'indefinite.npy'} has an eigenvalue of {-lowest:.3g} (-1.0e-03 × the "
+        "largest, accepted by --psd-tol 0.01), beyond the ridge σ² = 1e-08: a training set's K + σ²I can be "
+        f"singular, and the empirical errors blow up; give --ridge above {lowest:.3g}\n")
+    assert said["indefinite_big_ridge"] == "" and said["K"] == ""

@@ -349,6 +349,8 @@ def _run(args: argparse.Namespace) -> int:
 
     config = config_from_args(args)
     config.validate()
+    for line in config.ignored_options():
+        warnings.warn(line, stacklevel=1)
     check_output_dir(config.out, output_guards(config))  # before any work
     result = run(config)
     out = write_outputs(result, config.out, figure_formats=formats)
@@ -393,6 +395,8 @@ def _sweep(args: argparse.Namespace) -> int:
         grid[name] = values
     base = config_from_args(args, allow_grid=True, ignore=("workers",))
     base.validate()
+    for line in base.ignored_options():
+        warnings.warn(line, stacklevel=1)
     grid_checked = sweep.check_grid(grid)
     sweep.plan(base, grid_checked)  # every point validated before any work
     if workers is not None and not 1 <= workers <= 64:

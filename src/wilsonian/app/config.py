@@ -210,6 +210,31 @@ class RunConfig:
                 raise WilsonianError("--device needs PyTorch; install it with pip install torch, or drop --device "
                                      "(the NumPy backend computes the same kernels)")
 
+    def ignored_options(self) -> list[str]:
+        """One line for each group of options set away from their defaults that play no part
+        in this run (a precomputed kernel's activation and depth, a fully connected network's
+        filter), so that a run that ignores them says so rather than records them silently."""
+        defaults = RunConfig()
+        kernel_options = ("activation", "activation_params", "depth", "weight_var", "bias_var", "architecture")
+        conv_options = ("filter", "padding", "readout")
+        lines = []
+
+        def changed(names):
+            flags = {"activation_params": "--activation-param"}
+            return ", ".join(flags.get(n, "--" + n.replace("_", "-")) for n in names
+                             if getattr(self, n) != getattr(defaults, n))
+
+        if self.kernel == "precomputed":
+            given = changed(kernel_options + conv_options)
+            if given:
+                lines.append(f"--kernel precomputed ignores {given} (the kernel is the file's matrix)")
+        elif self.architecture == "fc":
+            given = changed(conv_options)
+            if given:
+                lines.append(f"{given} shape a convolutional kernel; this run's is fully connected "
+                             "(give --architecture conv)")
+        return lines
+
     def check_size(self, n: int) -> None:
         """Checks that need the pool size N: --k and the memory of the dense path and of η."""
         floor = math.sqrt(n) * np.finfo(float).eps   # the round-off of a product with K

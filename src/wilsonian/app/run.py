@@ -129,6 +129,24 @@ def spectrum_check(config: RunConfig):
     return check
 
 
+def warn_indefinite_kernel(config: RunConfig, spectrum: Spectrum) -> None:
+    """A kernel file let through by a raised --psd-tol whose negative eigenvalues exceed the
+    ridge: a training set's K + σ²I can then be singular or indefinite, and the exact GP's
+    errors blow up (the theories, which see only the clipped spectrum, do not)."""
+    if config.kernel != "precomputed":
+        return
+    lowest = -spectrum.meta.get("most_negative_eigenvalue", 0.0) * spectrum.n   # of K itself
+    top = float(spectrum.eigenvalues[0]) * spectrum.n
+    ridge = min(config.ridge_values)
+    if top > 0 and lowest > 1e-8 * top and lowest > ridge:   # not round-off: the default tolerance let none through
+        import warnings
+
+        warnings.warn(f"the kernel in {config.kernel_file} has an eigenvalue of {-lowest:.3g} ({-lowest / top:.1e} × the "
+                      f"largest, accepted by --psd-tol {config.psd_tol:g}), beyond the ridge σ² = {ridge:g}: a "
+                      "training set's K + σ²I can be singular, and the empirical errors blow up; give --ridge "
+                      f"above {lowest:.3g}", stacklevel=2)
+
+
 def check_kernel_scale(operator: KernelOperator) -> None:
     """Refuse hyperparameters whose kernel overflows, from its diagonal alone (cheap)."""
     with np.errstate(over="ignore", invalid="ignore"):
@@ -304,6 +322,7 @@ def run(config: RunConfig) -> RunResult:
         t0 = time.perf_counter()
         spectrum, curve_operator = solve(operator, solver, pool.y, cache, quiet=quiet, check=spectrum_check(config))
         timings["spectrum"] = time.perf_counter() - t0
+        warn_indefinite_kernel(config, spectrum)
         fault_point("after-spectrum")
         t0 = time.perf_counter()
         ridges = config.ridge_values

@@ -37,10 +37,12 @@ _TILE_ENTRIES = 1 << 22
 
 
 def _sem(values: np.ndarray) -> np.ndarray:
-    """Standard error of the mean over axis 0; NaN with one draw, where it is undefined."""
+    """Standard error of the mean over axis 0; NaN with one draw, where it is undefined, and
+    where a draw is infinite (a log evidence of a singular K + σ²I: said by the run itself)."""
     if values.shape[0] < 2:
         return np.full(values.shape[1:], np.nan)
-    return values.std(axis=0, ddof=1) / np.sqrt(values.shape[0])
+    with np.errstate(invalid="ignore"):
+        return values.std(axis=0, ddof=1) / np.sqrt(values.shape[0])
 
 
 @dataclass(frozen=True)
