@@ -230,6 +230,19 @@ def test_images_and_labels_swapped(tmp_path):
         build_pool("mnist", data_dir=tmp_path)
 
 
+@pytest.mark.parametrize("compress", [True, False])
+def test_an_images_file_with_the_labels_magic_is_called_the_wrong_kind(tmp_path, compress):
+    """Its header announces a 1-D labels array, so its image bytes would be 'unexpected bytes
+    after the data': the kind is checked on the header first."""
+    make_idx_dir(tmp_path, compress=compress)
+    name = "train-images-idx3-ubyte" + (".gz" if compress else "")
+    data = idx_bytes(np.zeros((60, 6, 5), dtype=np.uint8))
+    data = struct.pack(">BBBBI", 0, 0, 0x08, 1, 60) + data[16:]     # labels magic, 60 entries, then the pixels
+    (tmp_path / name).write_bytes(gzip.compress(data) if compress else data)
+    with pytest.raises(WilsonianError, match=r"is an IDX labels file, but an images file .* swapped or misnamed"):
+        build_pool("mnist", data_dir=tmp_path)
+
+
 def test_images_labels_count_mismatch(tmp_path):
     make_idx_dir(tmp_path)
     write_idx(tmp_path / "train-labels-idx1-ubyte", np.zeros(59, dtype=np.uint8))

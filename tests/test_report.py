@@ -37,6 +37,7 @@ def test_sweep_report_is_self_contained_and_holds_every_grid_point(sweep_report)
         assert f">{heading}</h2>" in text, heading
     sweep = json.loads((sweep_report / "sweep.json").read_text())
     assert text.count("<details>") == len(sweep["rows"]) == 4
+    assert re.search(r">0.3 \| 0.6</td>", text) and re.search(r">1 \| 2</td>", text)   # each axis's values
     for row in sweep["rows"]:                       # every point's numbers, as the CSV has them
         label = ", ".join(f"{a} = {row['point'][a]}" for a in ("threshold", "depth"))
         assert f"<summary>{label}</summary>" in text

@@ -247,6 +247,13 @@ def test_regression_targets_from_an_npz_file(tmp_path, capsys):
     code, _, err = run_cli(["run", "--dataset", "npz", "--data-file", str(tmp_path / "nan.npz"), "--etas", "10",
                             "--quiet", "--no-cache", "--out", str(tmp_path / "o2")], capsys)
     assert code == 2 and "NaN" in err and not (tmp_path / "o2").exists()
+    # classes of regression targets, and a test split of a file that has none, are refused
+    np.savez(tmp_path / "one.npz", X=X, y=Y[:, 0])
+    for extra, words in ((["--classes", "0,1"], "holds regression targets (float y that are not all whole numbers)"),
+                         (["--split", "test"], "a data file has no test split")):
+        code, _, err = run_cli(["run", "--dataset", "npz", "--data-file", str(tmp_path / "one.npz"), "--quiet",
+                                "--no-cache", "--out", str(tmp_path / "o3"), *extra], capsys)
+        assert code == 2 and err.startswith("error: ") and words in err and err.count("\n") == 1, err
 
 
 def test_spectrum_type_accepts_several_outputs_and_checks_them():

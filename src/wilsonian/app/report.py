@@ -232,7 +232,8 @@ def _median_abs_log(ratio: np.ndarray) -> float | None:
 def sweep_report(result, base_config: dict, figures_dir: Path) -> str:
     """The report of a ``wilsonian sweep`` (a :class:`wilsonian.app.sweep.SweepResult`)."""
     axes = list(result.grid)
-    grid = _table(["axis", "values"], [[_esc(a.replace("_", " ")), _esc(", ".join(map(str, v)))]
+    # values joined by " | ": a value may hold commas itself (classes = 8,9 | 0,1)
+    grid = _table(["axis", "values"], [[_esc(a.replace("_", " ")), _esc(" | ".join(map(str, v)))]
                                        for a, v in result.grid.items()], left=2)
     pools = [g.get("pool", {}) for g in result.groups]
     first = pools[0] if pools else {}

@@ -142,8 +142,8 @@ def _read_exactly(fh: BinaryIO, view: memoryview) -> int:
     return filled
 
 
-def read_idx_stream(fh: BinaryIO, source: str = "<stream>", size: int | None = None
-                    ) -> tuple[int, np.ndarray]:
+def read_idx_stream(fh: BinaryIO, source: str = "<stream>", size: int | None = None, *,
+                    expect: str | None = None) -> tuple[int, np.ndarray]:
     """Read an IDX file from an open binary stream, reading no more than it announces.
 
     The 4-byte magic number and the dims are read first; then exactly the announced
@@ -159,6 +159,9 @@ def read_idx_stream(fh: BinaryIO, source: str = "<stream>", size: int | None = N
     size : int, optional
         Total length of the content when known (a raw file): checked against the header
         before any data is read.
+    expect : {"images", "labels"}, optional
+        The kind of file wanted: another magic number is refused on the header, before its
+        sizes are checked (a swapped file's sizes would be the wrong complaint).
 
     Returns
     -------
@@ -175,6 +178,8 @@ def read_idx_stream(fh: BinaryIO, source: str = "<stream>", size: int | None = N
     if len(head) == 4:
         head += fh.read(4 * head[3])
     magic, dtype, dims = _parse_header(head, source)
+    if expect is not None and magic != _MAGIC_BY_KIND[expect]:
+        raise _wrong_kind(source, magic, expect)
     expected = _data_size(dims, dtype, source)
     if size is not None:
         present = size - len(head)
@@ -196,15 +201,23 @@ def read_idx_stream(fh: BinaryIO, source: str = "<stream>", size: int | None = N
     return magic, _native(array)
 
 
-def _read_file(path: Path) -> tuple[int, np.ndarray]:
+def _wrong_kind(source: str, magic: int, expect: str) -> WilsonianError:
+    wanted = _MAGIC_BY_KIND[expect]
+    found = _KIND_BY_MAGIC.get(magic)
+    what = f"an IDX {found} file" if found else f"an IDX file with magic 0x{magic:08X}"
+    return WilsonianError(f"file {source!r} is {what}, but an {expect} file (magic 0x{wanted:08X}) was expected; "
+                          "the images and labels files seem swapped or misnamed.")
+
+
+def _read_file(path: Path, expect: str | None = None) -> tuple[int, np.ndarray]:
     """Read ``path`` (gzip-compressed for ``.gz``), with errors that name it."""
     source = str(path)
     try:
         if path.name.endswith(".gz"):
             with gzip.open(path, "rb") as fh:
-                return read_idx_stream(fh, source)
+                return read_idx_stream(fh, source, expect=expect)
         with open(path, "rb") as fh:
-            return read_idx_stream(fh, source, size=os.fstat(fh.fileno()).st_size)
+            return read_idx_stream(fh, source, size=os.fstat(fh.fileno()).st_size, expect=expect)
     except EOFError as exc:
         raise WilsonianError(
             f"compressed file {source!r} is truncated ({one_line(exc)}); download it again."
@@ -280,16 +293,7 @@ def read_idx(path: str | Path, expect: str | None = None) -> np.ndarray:
         raise WilsonianError(f"{str(path)!r} is a folder, not an IDX file.")
     if not path.is_file():
         raise WilsonianError(f"IDX file {str(path)!r} does not exist.")
-    magic, array = _read_file(path)
-    if expect is not None:
-        wanted = _MAGIC_BY_KIND[expect]
-        if magic != wanted:
-            found = _KIND_BY_MAGIC.get(magic)
-            what = f"an IDX {found} file" if found else f"an IDX file with magic 0x{magic:08X}"
-            raise WilsonianError(
-                f"file {str(path)!r} is {what}, but an {expect} file (magic 0x{wanted:08X}) "
-                "was expected; the images and labels files seem swapped or misnamed."
-            )
+    _, array = _read_file(path, expect)
     return array
 
 

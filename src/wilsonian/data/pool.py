@@ -283,6 +283,9 @@ def build_pool(
             f"dataset {dataset} reads no data directory; drop --data-dir "
             "(it is for mnist, fashion-mnist and cifar10)."
         )
+    if dataset == "npz" and split == "test":   # as for digits, rather than the whole file unannounced
+        raise WilsonianError("a data file has no test split; use split 'train' or 'all' (both are every row "
+                             "of the file).")
     if dataset == "gaussian":
         return _gaussian_pool(
             classes=classes, split=split, n_pool=n_pool, preprocessing=preprocessing,

@@ -164,6 +164,9 @@ def resolve_task(dataset: str, classes: Any, raw: RawData | None, targets: str |
             return _Task("regression", (), (), given)
         if labels.ndim == 2:
             raise WilsonianError(f"{source} holds an (n, C) matrix of regression targets; drop --classes.")
+        if labels.dtype.kind == "f" and not _integer_valued(labels):
+            raise WilsonianError(f"{source} holds regression targets (float y that are not all whole numbers), "
+                                 "not classes; drop --classes.")
         uniq = np.unique(labels)
         if classes is None:
             if uniq.dtype.kind in "biuf" and set(uniq.tolist()) == {-1, 1}:
