@@ -361,3 +361,29 @@ def test_a_sweeps_cache_changes_no_bits(tmp_path, capsys):
         code, _, err = run_cli(["run", *SMALL, "--depth", "2", *where, "--out", tmp_path / name], capsys)
         assert code == 0, err
     assert _numbers(tmp_path / "cached" / "results.json") == _numbers(tmp_path / "alone" / "results.json")
+
+
+def test_an_activation_axis_carries_each_activations_parameters(tmp_path, capsys):
+    """--grid activation=relu,leaky-relu(slope=0.1): each value names its own parameters, and
+    its row matches the single run with --activation-param."""
+    out = tmp_path / "sweep"
+    code, _, err = run_cli(["sweep", *SMALL, "--grid", "activation=relu,leaky-relu(slope=0.1),abrelu(a=-0.2,b=1.1)",
+                            "--workers", "1", "--no-cache", "--out", out], capsys)
+    assert code == 0, err
+    rows = read_csv(out / "sweep.csv")
+    assert [r["activation"] for r in rows if r["eta"] == "10"] == ["relu", "leaky-relu(slope=0.1)",
+                                                                    "abrelu(a=-0.2,b=1.1)"]
+    code, _, err = run_cli(["run", *SMALL, "--activation", "leaky-relu", "--activation-param", "slope=0.1",
+                            "--no-cache", "--out", tmp_path / "run"], capsys)
+    assert code == 0, err
+    single = json.loads((tmp_path / "run" / "results.json").read_text())["learning_curve"]
+    swept = [r for r in rows if r["activation"] == "leaky-relu(slope=0.1)"]
+    assert np.allclose([float(r["empirical_mean"]) for r in swept], single["empirical_mean"], rtol=1e-10)
+    assert np.allclose([float(r["spectral_bias"]) for r in swept], single["spectral_bias"], rtol=1e-10)
+    for extra, words in (([ "--activation-param", "slope=0.1", "--grid", "activation=relu,leaky-relu"],
+                          ("--activation-param and --grid activation",)),
+                         (["--grid", "activation=relu,leaky-relu"], ("--grid activation=leaky-relu", "slope")),
+                         (["--grid", "activation=relu,(x)"], ("'(x)' is not an activation",))):
+        code, _, err = run_cli(["sweep", *SMALL, *extra, "--no-cache", "--out", tmp_path / "bad"], capsys)
+        assert_one_line_error(code, err, *words)
+    assert not (tmp_path / "bad").exists()

@@ -394,6 +394,7 @@ def _sweep(args: argparse.Namespace) -> int:
         given.add(name)
         grid[name] = values
     base = config_from_args(args, allow_grid=True, ignore=("workers",))
+    sweep.check_activation_axis(base, grid)   # before the base's own check of its parameters
     base.validate()
     for line in base.ignored_options():
         warnings.warn(line, stacklevel=1)

@@ -17,6 +17,7 @@ import contextlib
 import itertools
 import json
 import os
+import re
 import sys
 from dataclasses import dataclass, replace
 from typing import Any, Iterator, Sequence
@@ -38,13 +39,28 @@ MAX_POINTS = 400
 
 
 def parse_grid_option(text: str) -> tuple[str, tuple]:
-    """``name=v1,v2,...`` (``classes`` pairs separated by ``;``: ``classes=0,9;7,9``)."""
+    """``name=v1,v2,...`` (``classes`` pairs separated by ``;``: ``classes=0,9;7,9``; an
+    activation's parameters in parentheses: ``activation=relu,abrelu(a=-0.2,b=1.1)``)."""
     if "=" not in text:
         raise WilsonianError(f"--grid expects name=v1,v2,..., got {text!r}")
     name, _, values = text.partition("=")
     name = name.strip().replace("-", "_")
+    if name == "activation":
+        # commas inside parentheses belong to the activation's parameters
+        return name, tuple(v.strip() for v in re.split(r",(?![^(]*\))", values) if v.strip())
     separator = ";" if name == "classes" else ","
     return name, tuple(v.strip() for v in values.split(separator) if v.strip())
+
+
+def activation_value(text: str) -> tuple[str, tuple[str, ...] | None]:
+    """A grid's activation, ``leaky-relu(slope=0.1)``, as (name, its ``name=value`` parameters)."""
+    match = re.fullmatch(r"\s*([A-Za-z][\w-]*)\s*(?:\((.*)\))?\s*", text)
+    if match is None:
+        raise WilsonianError(f"{text!r} is not an activation; write a name, or a name and its parameters: "
+                             "leaky-relu(slope=0.1)")
+    name, inside = match.groups()
+    params = tuple(p.strip() for p in inside.split(",") if p.strip()) if inside is not None else ()
+    return name, params or None
 
 
 def check_grid(grid: dict[str, Sequence]) -> dict[str, tuple]:
@@ -81,6 +97,14 @@ def check_grid(grid: dict[str, Sequence]) -> dict[str, tuple]:
     return checked
 
 
+def check_activation_axis(base: RunConfig, grid: dict[str, Sequence]) -> None:
+    """A grid over the activation names each value's parameters itself: the base's
+    --activation-param would belong to one activation only."""
+    if "activation" in grid and base.activation_params:
+        raise WilsonianError("--activation-param and --grid activation: give each activation's parameters in the "
+                             "grid, e.g. --grid activation=relu,leaky-relu(slope=0.1)")
+
+
 @dataclass(frozen=True)
 class Group:
     """Grid points that share a spectrum: one config (every ridge) and the thresholds."""
@@ -106,12 +130,17 @@ def plan(base: RunConfig, grid: dict[str, tuple]) -> list[Group]:
     """The groups of a grid, each validated (before any work)."""
     names = list(grid)
     own = [n for n in names if n not in SHARED]
+    check_activation_axis(base, grid)
     groups = []
     for key in itertools.product(*(grid[n] for n in own)):
         values = dict(zip(own, key))
+        settings = dict(values)
+        if "activation" in values:   # the grid's value carries its parameters
+            with _at_grid_point({"activation": values["activation"]}):
+                settings["activation"], settings["activation_params"] = activation_value(values["activation"])
         ridges = grid.get("ridge", base.ridge_values)
         thresholds = grid.get("threshold", (base.threshold,))
-        config = replace(base, **values, ridge=ridges[0], ridges=tuple(ridges) if len(ridges) > 1 else None,
+        config = replace(base, **settings, ridge=ridges[0], ridges=tuple(ridges) if len(ridges) > 1 else None,
                          threshold=thresholds[0], nongaussian=False)
         shared = {n: ",".join(f"{v:g}" for v in grid[n]) for n in SHARED if n in grid}
         with _at_grid_point({**values, **shared}):
