@@ -275,7 +275,7 @@ def test_options_a_run_ignores_are_named_in_a_warning(tmp_path, capsys):
     code, _, err = run_cli(["run", *FAST, "--no-cache", "--out", str(tmp_path / "b"), *precomputed], capsys)
     assert code == 0 and err == "", err
     code, _, err = run_cli(["run", *FAST, "--no-cache", "--out", str(tmp_path / "c"), "--readout", "gap"], capsys)
-    assert code == 0 and "warning: --readout shape a convolutional kernel" in err, err
+    assert code == 0 and "warning: --readout shapes a convolutional kernel" in err, err
 
 
 def test_out_pointing_at_a_file(tmp_path, capsys):

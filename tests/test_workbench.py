@@ -191,9 +191,9 @@ def test_an_interrupted_sweep_resumes_from_its_cache(tmp_path, capsys, monkeypat
     calls = []
     real_run = run_module.run
 
-    def counting_run(config):
+    def counting_run(config, **options):
         calls.append(config.depth)
-        return real_run(config)
+        return real_run(config, **options)
 
     monkeypatch.setattr(run_module, "run", counting_run)
     cache = tmp_path / "cache"
@@ -387,3 +387,26 @@ def test_an_activation_axis_carries_each_activations_parameters(tmp_path, capsys
         code, _, err = run_cli(["sweep", *SMALL, *extra, "--no-cache", "--out", tmp_path / "bad"], capsys)
         assert_one_line_error(code, err, *words)
     assert not (tmp_path / "bad").exists()
+
+
+def test_a_runs_config_json_names_its_input_files_absolutely_and_reruns_from_anywhere(tmp_path, capsys,
+                                                                                       monkeypatch):
+    rng = np.random.default_rng(0)
+    np.savez(tmp_path / "reg.npz", X=rng.standard_normal((80, 5)), y=rng.standard_normal(80))
+    (tmp_path / "elsewhere").mkdir()
+    monkeypatch.chdir(tmp_path)
+    code, _, err = run_cli(["run", "--dataset", "npz", "--data-file", "reg.npz", "--etas", "5,10", "--trials", "2",
+                            "--quiet", "--no-cache", "--out", "typed"], capsys)
+    assert code == 0, err
+    saved = json.loads((tmp_path / "typed" / "config.json").read_text())
+    assert saved["data_file"] == str(tmp_path / "reg.npz")
+    monkeypatch.chdir(tmp_path / "elsewhere")
+    code, _, err = run_cli(["run", "--config", "../typed/config.json", "--quiet", "--no-cache", "--out", "again"],
+                           capsys)
+    assert code == 0, err
+    code, _, err = run_cli(["run", "--dataset", "npz", "--data-file", str(tmp_path / "reg.npz"), "--etas", "5,10",
+                            "--trials", "2", "--quiet", "--no-cache", "--out", "absolute"], capsys)
+    assert code == 0, err
+    typed = (tmp_path / "typed" / "results.json").read_bytes()
+    assert (tmp_path / "elsewhere" / "again" / "results.json").read_bytes() == typed
+    assert (tmp_path / "elsewhere" / "absolute" / "results.json").read_bytes() == typed

@@ -298,12 +298,25 @@ def config_from_args(args: argparse.Namespace, *, allow_grid: bool = False, igno
     if getattr(args, "config", None) is None:
         values = _option_values(args, names)
         values.update(overrides)
-        return RunConfig(**values)
+        return _absolute_inputs(RunConfig(**values))
     explicit = _option_values(args, [n for n in names if n in getattr(args, "explicit", ())])
     explicit.update(overrides)
     # --figure-formats is an option of the output, not of the run: _figure_formats reads it
     # (and a sweep's --workers, of how its points run: _sweep reads it)
-    return merge(RunConfig, args.config, explicit, allow_grid=allow_grid, ignore=("figure_formats", *ignore))
+    return _absolute_inputs(merge(RunConfig, args.config, explicit, allow_grid=allow_grid,
+                                  ignore=("figure_formats", *ignore)))
+
+
+def _absolute_inputs(config: "RunConfig") -> "RunConfig":
+    """The config with its input paths (--data-dir, --data-file, --kernel-file) made absolute,
+    from the working directory: the config.json saved with the results then names the files
+    that produced them, and re-runs from any folder."""
+    import dataclasses
+    import os
+
+    paths = {name: os.path.abspath(os.path.expanduser(value)) for name in ("data_dir", "data_file", "kernel_file")
+             if isinstance(value := getattr(config, name), str) and value}
+    return dataclasses.replace(config, **paths) if paths else config
 
 
 def _explicit_options(argv: Sequence[str] | None) -> set[str]:
@@ -349,8 +362,6 @@ def _run(args: argparse.Namespace) -> int:
 
     config = config_from_args(args)
     config.validate()
-    for line in config.ignored_options():
-        warnings.warn(line, stacklevel=1)
     check_output_dir(config.out, output_guards(config))  # before any work
     result = run(config)
     out = write_outputs(result, config.out, figure_formats=formats)
@@ -396,12 +407,12 @@ def _sweep(args: argparse.Namespace) -> int:
     base = config_from_args(args, allow_grid=True, ignore=("workers",))
     sweep.check_activation_axis(base, grid)   # before the base's own check of its parameters
     base.validate()
-    for line in base.ignored_options():
-        warnings.warn(line, stacklevel=1)
     grid_checked = sweep.check_grid(grid)
     sweep.plan(base, grid_checked)  # every point validated before any work
     if workers is not None and not 1 <= workers <= 64:
         raise WilsonianError(f"--workers must be between 1 and 64, got {workers}")
+    for line in base.ignored_options():   # once for the grid, after its checks
+        warnings.warn(line, stacklevel=1)
     guards = output_guards(base)
     check_output_dir(base.out, guards)
     result = sweep.sweep(base, grid_checked, workers=workers)

@@ -231,7 +231,8 @@ class RunConfig:
         elif self.architecture == "fc":
             given = changed(conv_options)
             if given:
-                lines.append(f"{given} shape a convolutional kernel; this run's is fully connected "
+                verb = "shape" if "," in given else "shapes"
+                lines.append(f"{given} {verb} a convolutional kernel; this run's is fully connected "
                              "(give --architecture conv)")
         return lines
 

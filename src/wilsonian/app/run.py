@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import time
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterator
@@ -139,8 +140,6 @@ def warn_indefinite_kernel(config: RunConfig, spectrum: Spectrum) -> None:
     top = float(spectrum.eigenvalues[0]) * spectrum.n
     ridge = min(config.ridge_values)
     if top > 0 and lowest > 1e-8 * top and lowest > ridge:   # not round-off: the default tolerance let none through
-        import warnings
-
         warnings.warn(f"the kernel in {config.kernel_file} has an eigenvalue of {-lowest:.3g} ({-lowest / top:.1e} × the "
                       f"largest, accepted by --psd-tol {config.psd_tol:g}), beyond the ridge σ² = {ridge:g}: a "
                       "training set's K + σ²I can be singular, and the empirical errors blow up; give --ridge "
@@ -302,8 +301,11 @@ def _eigensolver_record(spectrum: Spectrum, config: RunConfig) -> dict[str, Any]
     return record
 
 
-def run(config: RunConfig) -> RunResult:
-    """Compute everything ``wilsonian run`` reports (no files written except the cache)."""
+def run(config: RunConfig, *, warn_ignored: bool = True) -> RunResult:
+    """Compute everything ``wilsonian run`` reports (no files written except the cache).
+
+    ``warn_ignored``: warn of options that play no part (:meth:`RunConfig.ignored_options`),
+    once the options and the data have passed every check (a sweep warns once for its grid)."""
     config.validate()
     quiet = config.quiet
     timings: dict[str, float] = {}
@@ -312,6 +314,9 @@ def run(config: RunConfig) -> RunResult:
     timings["pool"] = time.perf_counter() - t0
     config.check_size(pool.n)
     eta = check_etas(config.etas if config.etas is not None else default_etas(pool.n), pool.n, replace=config.replace)
+    # After every check of the options and the data, so that bad input stays one error line
+    for line in config.ignored_options() if warn_ignored else ():
+        warnings.warn(line, stacklevel=2)
     cache = open_cache(config)
     say(quiet, f"pool: {pool.meta.get('dataset')} classes {pool.meta.get('class_names', pool.meta.get('classes'))}, "
                f"N = {pool.n}, d = {pool.dim}")

@@ -187,9 +187,9 @@ def run_group(group: Group, blas_threads: int | None = None) -> dict[str, Any]:
             from threadpoolctl import threadpool_limits
 
             with threadpool_limits(limits=blas_threads, user_api="blas"):
-                rows = _group_rows(group, run(group.config))
+                rows = _group_rows(group, run(group.config, warn_ignored=False))
         else:
-            rows = _group_rows(group, run(group.config))
+            rows = _group_rows(group, run(group.config, warn_ignored=False))
         return {"rows": np.array(json.dumps(rows))}
 
     return json.loads(str(cache.fetch("sweep", key, compute)["rows"]))
