@@ -270,10 +270,14 @@ def test_a_sweep_config_file_with_a_grid_table(tmp_path, capsys):
 
 
 @pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="counts processes through Linux's /proc")
-@pytest.mark.parametrize("when", ["while the workers start", "once they run"])
-def test_ctrl_c_stops_the_sweeps_worker_processes(tmp_path, when):
+@pytest.mark.parametrize("when, gap", [("while the workers start", 0.02), ("once they run", 0.02),
+                                       ("once they run", 0.0), ("once they run", 0.007)])
+def test_ctrl_c_stops_the_sweeps_worker_processes(tmp_path, when, gap):
     """Ctrl-C reaches every process of the terminal's group. The sweep's pool leaves it to
-    the parent, which stops every worker and exits: no hang, no process left running."""
+    the parent, which stops every worker and exits: no hang, no process left running. The
+    second SIGINT, ``gap`` s after the first, is ignored wherever it lands (back to back it hit
+    multiprocessing's locks, 'RuntimeError: release unlocked lock'; a few ms later, the
+    interpreter's exit, which it killed), as in the command, which ends the same way."""
     import os
     import signal
     import subprocess
@@ -283,8 +287,9 @@ def test_ctrl_c_stops_the_sweeps_worker_processes(tmp_path, when):
     script = tmp_path / "interrupted.py"
     script.write_text(
         "import sys, time\n"
-        "from wilsonian.app.workers import in_processes\n"
+        "from wilsonian.app.workers import in_processes, one_interrupt_until_exit\n"
         "if __name__ == '__main__':\n"
+        "    one_interrupt_until_exit()   # as wilsonian.app.cli.main does\n"
         "    try:\n"
         "        in_processes(time.sleep, [(120,), (120,), (120,)], 2)\n"
         "    except KeyboardInterrupt:\n"
@@ -302,8 +307,8 @@ def test_ctrl_c_stops_the_sweeps_worker_processes(tmp_path, when):
         if when == "once they run":
             time.sleep(1.5)
         os.killpg(child.pid, signal.SIGINT)   # as the terminal does
-        time.sleep(0.02)
-        os.killpg(child.pid, signal.SIGINT)   # and a second time (timeout sends two)
+        time.sleep(gap)
+        os.killpg(child.pid, signal.SIGINT)   # and a second time (timeout sends two; a user presses twice)
         out, err = child.communicate(timeout=60)
     finally:
         if child.poll() is None:
@@ -410,3 +415,34 @@ def test_a_runs_config_json_names_its_input_files_absolutely_and_reruns_from_any
     typed = (tmp_path / "typed" / "results.json").read_bytes()
     assert (tmp_path / "elsewhere" / "again" / "results.json").read_bytes() == typed
     assert (tmp_path / "elsewhere" / "absolute" / "results.json").read_bytes() == typed
+
+
+def test_one_interrupt_raises_once_then_gives_the_next_sigint_back():
+    """Inside the block a second SIGINT is ignored; after it (a notebook, a test) Ctrl-C
+    interrupts again as before."""
+    import os
+    import signal
+
+    from wilsonian.app.workers import one_interrupt
+
+    caught = 0
+    with pytest.raises(KeyboardInterrupt):
+        with one_interrupt():
+            with one_interrupt():            # nested blocks share the first interrupt
+                try:
+                    os.kill(os.getpid(), signal.SIGINT)
+                    for _ in range(1000):   # let the handler run
+                        pass
+                except KeyboardInterrupt:
+                    caught += 1
+                os.kill(os.getpid(), signal.SIGINT)   # ignored
+                for _ in range(1000):
+                    pass
+            os.kill(os.getpid(), signal.SIGINT)       # still ignored in the outer block
+            for _ in range(1000):
+                pass
+        assert caught == 1
+        os.kill(os.getpid(), signal.SIGINT)           # the previous handler again: raises
+        for _ in range(1000):
+            pass
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler

@@ -582,6 +582,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     stderr, show_warning = sys.stderr, warnings.showwarning
     sys.stderr = _LineTrackingStream(stderr)
     warnings.showwarning = show_warning_on_one_line
+    if argv is None:   # the process ends with this command: a second Ctrl-C must not cut its end short
+        from wilsonian.app.workers import one_interrupt_until_exit
+
+        one_interrupt_until_exit()
     try:
         return _main(argv)
     finally:

@@ -12,7 +12,69 @@ import contextlib
 import os
 from typing import Any, Iterator
 
-__all__ = ["in_processes"]
+__all__ = ["in_processes", "one_interrupt", "one_interrupt_until_exit"]
+
+# Whether the SIGINT of an interrupt_once block has been raised (shared by nested blocks), and
+# how many blocks are open: the outermost one's exit forgets it.
+_interrupt = {"raised": False, "depth": 0}
+
+
+def _raise_once(signum, frame) -> None:
+    """SIGINT handler: KeyboardInterrupt for the first one, nothing for the ones after it."""
+    if _interrupt["raised"]:
+        return
+    _interrupt["raised"] = True
+    raise KeyboardInterrupt
+
+
+def one_interrupt_until_exit() -> None:
+    """:func:`one_interrupt` for the rest of the process (a command that ends on Ctrl-C): a
+    second SIGINT then cannot interrupt its clean-up, its ``error: interrupted`` or the
+    interpreter's exit, where the default handler would kill it with a traceback or SIGINT."""
+    import atexit
+    import signal
+
+    try:
+        signal.signal(signal.SIGINT, _raise_once)
+    except ValueError:   # not the main thread
+        return
+    _interrupt["depth"] += 1   # never left: blocks inside it keep its state
+
+    def ignore_after_an_interrupt() -> None:
+        # The interpreter's exit puts back the default handler for any handler of Python's own,
+        # but keeps SIG_IGN: after an interrupt, a late second SIGINT then cannot kill the exit.
+        if _interrupt["raised"]:
+            signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+    atexit.register(ignore_after_an_interrupt)
+
+
+@contextlib.contextmanager
+def one_interrupt() -> Iterator[None]:
+    """Within the block, the first SIGINT raises KeyboardInterrupt and any later one is
+    ignored (in the main thread; elsewhere signals are the main thread's anyway).
+
+    A second Ctrl-C, or ``timeout``'s second SIGINT a few ms later, would otherwise land in
+    the clean-up of the first: inside multiprocessing's locks ("RuntimeError: release
+    unlocked lock", a traceback and exit code 1) or in the interpreter's exit (killed by
+    SIGINT). On leaving the outermost block the previous handler is back and the next
+    SIGINT raises again (a notebook stays interruptible).
+    """
+    import signal
+
+    try:
+        previous = signal.signal(signal.SIGINT, _raise_once)
+    except ValueError:   # not the main thread
+        yield
+        return
+    _interrupt["depth"] += 1
+    try:
+        yield
+    finally:
+        _interrupt["depth"] -= 1
+        signal.signal(signal.SIGINT, previous)
+        if _interrupt["depth"] == 0:
+            _interrupt["raised"] = False
 
 
 def _start_worker(ready) -> None:
@@ -68,13 +130,15 @@ def in_processes(function, arguments: list[tuple], workers: int, *, done=None,
             if mask is not None:
                 mask(signal.SIG_SETMASK, held)
     try:
-        if noted:
-            raise KeyboardInterrupt
-        results = []
-        for i, result in enumerate(pool.imap(_call, [(function, a) for a in arguments])):
-            results.append(result)
-            if done is not None:
-                done(i)
+        with one_interrupt():
+            if noted:   # a Ctrl-C while the workers started: this is its KeyboardInterrupt
+                _interrupt["raised"] = True
+                raise KeyboardInterrupt
+            results = []
+            for i, result in enumerate(pool.imap(_call, [(function, a) for a in arguments])):
+                results.append(result)
+                if done is not None:
+                    done(i)
     except BaseException:
         # A second Ctrl-C (or timeout's second SIGINT) must not cut the clean-up short.
         with _interrupts_held():
