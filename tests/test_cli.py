@@ -258,6 +258,9 @@ def test_the_summary_line_names_the_kernel_and_task_that_ran(tmp_path, capsys):
     assert "kernel=conv nngp/relu/L=2 3×3 same flatten" in first_lines["conv"]
     assert f"kernel=precomputed {tmp_path / 'K.npy'}" in first_lines["file"] and "relu" not in first_lines["file"]
     assert first_lines["reg"].startswith("npz regression  N=60")
+    code, out, err = run_cli(["run", *FAST, "--no-cache", "--out", str(tmp_path / "g"), "--dataset", "gaussian"],
+                             capsys)
+    assert code == 0 and out.startswith("gaussian teacher y = sign(w.x)"), err
     meta = json.loads((tmp_path / "reg" / "results.json").read_text())["pool"]
     assert meta["subsample"] == "all points, in file order"
 

@@ -208,7 +208,9 @@ def summary_table(result) -> str:
         kernel = f"{config.kernel}/{config.activation}/L={config.depth}"
         if config.architecture == "conv":
             kernel = f"conv {kernel} {config.filter}×{config.filter} {config.padding} {config.readout}"
-    task = pool.meta.get("class_names") or pool.meta.get("targets", "")
+    teacher = pool.meta.get("teacher")
+    task = (pool.meta.get("class_names") or pool.meta.get("targets")
+            or (f"teacher {teacher['formula']}" if isinstance(teacher, dict) else ""))
     lines = [
         f"{pool.meta.get('dataset')} {task}  N={pool.n}  "
         f"d={pool.dim}  outputs={result.spectrum.n_outputs}  kernel={kernel}  "
