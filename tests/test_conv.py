@@ -364,10 +364,10 @@ def test_neural_tangents(act, padding, readout):
 @pytest.mark.parametrize("kind", ["nngp", "ntk"])
 @pytest.mark.parametrize("padding", ["same", "valid"])
 def test_reused_work_arrays_give_every_pair_its_own_numbers(readout, kind, padding):
-    """Blocks reuse one thread's work arrays (conv._Workspace); the matrix must be, bit for
+    """Blocks reuse one thread's work arrays (kernels._tiles.Workspace); the matrix must be, bit for
     bit, what each pair gives with fresh arrays (nothing left over from an earlier block,
     also where 'valid' layers shrink the arrays)."""
-    from wilsonian.kernels.conv import _Workspace
+    from wilsonian.kernels._tiles import Workspace
 
     rng = np.random.default_rng(5)
     shape = (8, 9, 2)                 # 'valid': 8×9 → 6×7 → 4×5 → 2×3
@@ -379,5 +379,5 @@ def test_reused_work_arrays_give_every_pair_its_own_numbers(readout, kind, paddi
     for i in range(6):
         for j in range(4):
             fresh = kernel._pairs(images[i:i + 1], images[j:j + 1], var, var, (i, i + 1), (j, j + 1),
-                                  ws=_Workspace())
+                                  ws=Workspace())
             assert K[i, j].tobytes() == fresh[0, 0].tobytes(), (i, j)

@@ -425,24 +425,21 @@ def test_one_interrupt_raises_once_then_gives_the_next_sigint_back():
 
     from wilsonian.app.workers import one_interrupt
 
-    caught = 0
-    with pytest.raises(KeyboardInterrupt):
-        with one_interrupt():
-            with one_interrupt():            # nested blocks share the first interrupt
-                try:
-                    os.kill(os.getpid(), signal.SIGINT)
-                    for _ in range(1000):   # let the handler run
-                        pass
-                except KeyboardInterrupt:
-                    caught += 1
-                os.kill(os.getpid(), signal.SIGINT)   # ignored
-                for _ in range(1000):
-                    pass
-            os.kill(os.getpid(), signal.SIGINT)       # still ignored in the outer block
-            for _ in range(1000):
-                pass
-        assert caught == 1
-        os.kill(os.getpid(), signal.SIGINT)           # the previous handler again: raises
-        for _ in range(1000):
+    def sigint():
+        os.kill(os.getpid(), signal.SIGINT)
+        for _ in range(1000):   # let the handler run
             pass
+
+    caught = 0
+    with one_interrupt():
+        with one_interrupt():            # nested blocks share the first interrupt
+            try:
+                sigint()
+            except KeyboardInterrupt:
+                caught += 1
+            sigint()                     # ignored: an interrupt here would fail the test
+        sigint()                         # still ignored in the outer block
+    assert caught == 1
     assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+    with pytest.raises(KeyboardInterrupt):
+        sigint()                         # the previous handler again: raises

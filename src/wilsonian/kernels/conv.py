@@ -47,7 +47,7 @@ shared 2-core AMD EPYC (Zen 4) with benchmarks/bench_conv.py, ReLU, L = 2, 3×3 
 - GAP: 0.04 ms per pair on 8×8 (all 1,797 digits in about a minute), 0.21 ms on 12×12,
   0.87 ms on 16×16, 1.9 ms on 20×20, 9–13 ms on 28×28 (N ≈ 300 in 10 minutes): beyond
   16×16 images GAP is practical for a few hundred images only. Its blocks reuse their work
-  arrays (:class:`_Workspace`): allocated per pair they cost a third of the time in page faults.
+  arrays (:class:`~wilsonian.kernels._tiles.Workspace`): allocated per pair they cost a third of the time in page faults.
 """
 
 from __future__ import annotations
@@ -65,7 +65,7 @@ from wilsonian._validation import as_inputs
 from wilsonian._validation import check_tile
 from wilsonian.errors import WilsonianError
 from wilsonian.kernels import _closed_forms
-from wilsonian.kernels._tiles import blas_threads, check_out, run_tiles
+from wilsonian.kernels._tiles import Workspace, blas_threads, check_out, run_tiles
 from wilsonian.kernels.activations import Activation, resolve_activation
 
 __all__ = ["PADDINGS", "READOUTS", "ConvKernel", "conv_nngp", "conv_ntk"]
@@ -74,27 +74,6 @@ PADDINGS = ("same", "valid")
 READOUTS = ("flatten", "gap")
 # Per-position entries (pairs × positions, or pairs × positions²) in one block of pairs.
 _BLOCK_ENTRIES = 1 << 16
-
-
-class _Workspace:
-    """Work arrays of one thread, reused from one block of pairs to the next.
-
-    A GAP block is one pair of 28×28 images whose arrays are P² = 614,656 entries (4.9 MB)
-    each, a dozen of them per layer: allocated afresh for every pair, they were returned to
-    the system and faulted back in, page by page (a third of the time went to the kernel's
-    page faults). Reused, they are the same numbers, written in the same order.
-    """
-
-    def __init__(self) -> None:
-        self._buffers: dict[str, np.ndarray] = {}
-
-    def array(self, name: str, shape: tuple[int, ...]) -> np.ndarray:
-        """An uninitialized float64 array of ``shape``, the same memory at every call for ``name``."""
-        size = math.prod(shape)
-        buffer = self._buffers.get(name)
-        if buffer is None or buffer.size < size:
-            buffer = self._buffers[name] = np.empty(size)
-        return buffer[:size].reshape(shape)
 
 
 # --------------------------------------------------------------------- compiled parts
@@ -331,7 +310,7 @@ class ConvKernel:
             # Rows i0:i1, columns from i0 (symmetric) or 0, in blocks of ``cols`` columns.
             i0, i1 = task
             if not hasattr(spaces, "ws"):
-                spaces.ws = _Workspace()
+                spaces.ws = Workspace()
             for j0 in range(i0 if symmetric else 0, n2, cols):
                 j1 = min(j0 + cols, n2)
                 out[i0:i1, j0:j1] = self._pairs(A[i0:i1], B[j0:j1], var_a, var_b, (i0, i1), (j0, j1),
@@ -401,12 +380,12 @@ class ConvKernel:
 
     def _gap_diagonal(self, images: np.ndarray, var: list[np.ndarray]) -> np.ndarray:
         """GAP K(x, x): each image with itself, its p = p' positions from its own variances."""
-        ws = _Workspace()
+        ws = Workspace()
         return np.array([self._pairs(images[i:i + 1], images[i:i + 1], var, var, (i, i + 1), (i, i + 1),
                                      same=True, ws=ws)[0, 0] for i in range(len(images))])
 
     def _expect(self, sa: np.ndarray, sb: np.ndarray, cov: np.ndarray, full: bool, need_de: bool,
-                ws: _Workspace):
+                ws: Workspace):
         """E[φφ], E[φ'φ'] on a block: cov (m, n, P) or (m, n, P, P); sa, sb (m, P), (n, P)
         per-image standard deviations √K_{pp}(x, x) of the rows' and the columns' images.
         The closed forms' results are arrays of ``ws``, valid until its next block."""
@@ -430,7 +409,7 @@ class ConvKernel:
 
     def _pairs(self, A: np.ndarray, B: np.ndarray, var_a: list[np.ndarray], var_b: list[np.ndarray],
                rows: tuple[int, int], cols: tuple[int, int], same: bool = False,
-               ws: _Workspace | None = None) -> np.ndarray:
+               ws: Workspace | None = None) -> np.ndarray:
         """K (or Θ) for all pairs of images A (m, H, W, C) × B (n, H, W, C), shape (m, n).
 
         ``var_a``, ``var_b``: per-image variance recursions of the inputs that A and B are
@@ -438,7 +417,7 @@ class ConvKernel:
         get E[φ(u)²], E[φ'(u)²] of its own variances exactly (the exact GAP diagonal).
         ``ws``: the work arrays to use (the caller's thread's; a fresh set when None).
         """
-        ws = _Workspace() if ws is None else ws
+        ws = Workspace() if ws is None else ws
         ra, rb = slice(*rows), slice(*cols)
         wv, bv, f = self.weight_var, self.bias_var, self.filter_size
         ntk, full = self.kind == "ntk", self.readout == "gap"

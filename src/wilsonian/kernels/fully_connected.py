@@ -86,7 +86,7 @@ from wilsonian.errors import WilsonianError
 from wilsonian.kernels import _closed_forms
 from wilsonian.kernels._tiles import blas_threads as _blas_threads
 from wilsonian.kernels._tiles import check_out as _check_out
-from wilsonian.kernels._tiles import fill_parallel
+from wilsonian.kernels._tiles import Workspace, fill_parallel
 from wilsonian.kernels._relu_erf import (_input_variances, _layer_coefficients, _ntk_diagonal_recursion,
                                          _safe_divide, _SliceWorkspace, _transform_rows, _variance_recursion)
 from wilsonian.kernels.activations import ACTIVATIONS, Activation, resolve_activation
@@ -221,19 +221,8 @@ def _scales(X: np.ndarray, act: Activation, depth: int, weight_var: float, bias_
                    shift=_safe_divide(math.sqrt(bias_var), std[:, 0]), std=std, inv=inv, diag=diag)
 
 
-class _GeneralWorkspace:
-    """Flat work buffers for one slice of the closed-form path, reused across slices."""
-
-    def __init__(self, entries: int):
-        self.entries = entries
-        self.buffers = {name: np.empty(entries) for name in ("rho", "s1", "s2", "e", "de", "w1", "w2", "theta")}
-
-    def get(self, name: str, shape: tuple[int, int]) -> np.ndarray:
-        return self.buffers[name][: shape[0] * shape[1]].reshape(shape)
-
-
 def _closed_form_slice(rows: np.ndarray, R: _Scales, C: _Scales, act: Activation, ntk: bool,
-                       diag_col: int | None, weight_var: float, bias_var: float, ws: _GeneralWorkspace) -> None:
+                       diag_col: int | None, weight_var: float, bias_var: float, ws: Workspace) -> None:
     """All layers on a slice ``rows`` = (s x)·(s' x') of a tile, in place, for a closed form.
 
     Per layer: ρ clipped to [−1, 1] (exactly 1 on the diagonal), E[φφ] and E[φ'φ'] from
@@ -242,7 +231,7 @@ def _closed_form_slice(rows: np.ndarray, R: _Scales, C: _Scales, act: Activation
     ρˡ = Kˡ/√(qˡ qˡ') in one compiled pass (:func:`~wilsonian.kernels._closed_forms.fc_update`).
     """
     shape = rows.shape
-    rho, s1, s2, e, de, w1, w2, theta = (ws.get(k, shape) for k in ("rho", "s1", "s2", "e", "de", "w1", "w2",
+    rho, s1, s2, e, de, w1, w2, theta = (ws.array(k, shape) for k in ("rho", "s1", "s2", "e", "de", "w1", "w2",
                                                                       "theta"))
     diag = None
     if diag_col is not None:
@@ -348,8 +337,10 @@ class KernelTiles:
             ws = self._spare.get_nowait()
         except queue.Empty:
             ws = None
-        if ws is None or ws.entries < entries:
-            ws = _SliceWorkspace(entries, self.ntk) if self.fused else _GeneralWorkspace(entries)
+        if ws is None:
+            ws = _SliceWorkspace(entries, self.ntk) if self.fused else Workspace()   # the latter grows itself
+        elif self.fused and ws.entries < entries:
+            ws = _SliceWorkspace(entries, self.ntk)
         return ws
 
     def _starts_on_diagonal(self, i0: int, i1: int, j0: int, j1: int) -> bool:
