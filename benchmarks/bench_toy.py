@@ -10,16 +10,17 @@ on one thread, as written. ``--variants`` also times the slower obvious choices.
 
 toy.monte_carlo differs in three ways: per-trial power sums instead of per-point features
 (no He_D or Φ arrays, Cramer's rule instead of a batched solve), a compiled kernel (numba)
-that draws NumPy's own normals (numba's Generator support) and adds their powers while they
-are in cache, and worker threads over chunks. It is called once on a few trials before it is
+that draws NumPy's own normals (NumPy's SFC64 and ziggurat, inline) and adds their powers
+while they are in cache, and worker threads over chunks. It is called once on a few trials before it is
 timed, so the timing excludes numba's compilation (or loading its cache), which is reported
 apart as ``warmup_seconds``.
 
-The normals alone are also timed, 10⁷ draws each: NumPy's vectorized ``standard_normal``
-and numba's ``Generator.standard_normal`` in a compiled loop (the same numbers), and then the
-compiled sums of their seven powers. Those two rows are the floor of the Monte Carlo per
-normal and thread (the seed fixes the stream, and the order of each power's products is
-part of the numbers): 5·10⁸ normals at the paper's parameters.
+The normals alone are also timed, 10⁷ draws each: NumPy's vectorized ``standard_normal``,
+numba's ``Generator.standard_normal`` and the inline SFC64 ziggurat in compiled loops (the
+same numbers), and then the inline draws with the sums of their seven powers, as the Monte
+Carlo makes them: the floor of the Monte Carlo per normal and thread (the seed fixes the
+stream, and the order of each power's products is part of the numbers), 5·10⁸ normals at the
+paper's parameters.
 
 All rows are measured in the same run, one after the other; the table reports wall-clock
 and process CPU seconds and both ratios. On a shared machine the wall-clock ratio of the
@@ -132,37 +133,41 @@ def run(
 
 
 def normals_rows(count: int = 10_000_000) -> list[dict]:
-    """Seconds per 10⁷ N(0, 1) draws: NumPy's vectorized call and the compiled loop; and the
-    compiled sums of the seven powers of each normal, block by block as the Monte Carlo adds
-    them. The last two are the Monte Carlo's floor per normal on one thread."""
-    from wilsonian.toy._kernels import add_power_sums
-    from wilsonian.toy._kernels import fill_standard_normals as numba_generator_fill
+    """Seconds per 10⁷ N(0, 1) draws, all the same numbers: NumPy's vectorized call, numba's
+    compiled ``Generator.standard_normal`` in a loop (the Monte Carlo's draws until 2026-12),
+    and the inline SFC64 ziggurat the Monte Carlo uses; then those draws with the sums of
+    their seven powers, as the Monte Carlo makes them (``chunk_power_sums``, 10⁵ training sets
+    of 100 points). The last row is the Monte Carlo's floor per normal on one thread."""
+    import numba
+
+    from wilsonian.toy._kernels import chunk_power_sums, sfc64_state, standard_normals
+
+    @numba.njit(nogil=True)
+    def numba_generator_fill(generator, out):
+        for i in range(out.size):
+            out[i] = generator.standard_normal()
 
     out = np.empty(count)
     out.fill(0.0)  # touched: no page faults inside the timings (np.zeros maps them lazily)
-    numba_generator_fill(toy.chunk_generator(0, 0), out[:10])
-    add_power_sums(out[:100], np.zeros((7, 1)))   # compiled (or loaded) before the timings
-    block = toy.BLOCK_TRIALS * 100
+    numba_generator_fill(toy.chunk_generator(0, 0), out[:10])  # compiled before the timings
+    standard_normals(sfc64_state(toy.chunk_generator(0, 0)), out[:10])
+    n = 100
+    sums = np.zeros((7, count // n))
+    chunk_power_sums(sfc64_state(toy.chunk_generator(0, 0)), n, toy.BLOCK_TRIALS, np.zeros((7, 10)))
     cases = [  # (name, the timed call, the normals it handles)
         ("NumPy Generator(SFC64).standard_normal", lambda: toy.chunk_generator(0, 0).standard_normal(out=out),
          count),
         ("numba Generator.standard_normal loop", lambda: numba_generator_fill(toy.chunk_generator(0, 0), out), count),
-        ("compiled sums of 7 powers, per normal", lambda: _power_sums(out[:block], count // block, add_power_sums),
-         count // block * block),
+        ("inline SFC64 ziggurat (the Monte Carlo's)",
+         lambda: standard_normals(sfc64_state(toy.chunk_generator(0, 0)), out), count),
+        ("the same with the sums of 7 powers", lambda: chunk_power_sums(
+            sfc64_state(toy.chunk_generator(0, 0)), n, toy.BLOCK_TRIALS, sums), count // n * n),
     ]
     rows = []
     for name, function, draws in cases:
         _, wall, cpu = _timed(function)
         rows.append({"name": name, "draws": draws, "seconds": wall, "ns_per_draw": wall / draws * 1e9})
     return rows
-
-
-def _power_sums(block: np.ndarray, times: int, add_power_sums) -> None:
-    """P_1..P_7 of one block of normals (BLOCK_TRIALS training sets of n = 100 points) added
-    ``times`` times: the block stays in cache, as the Monte Carlo's freshly drawn block does."""
-    sums = np.zeros((7, toy.BLOCK_TRIALS))
-    for _ in range(times):
-        add_power_sums(block, sums)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -159,22 +159,59 @@ def reference_inputs(seed: int, index: int, size: int, n: int) -> np.ndarray:
 
 
 def test_compiled_normals_are_numpys_standard_normals():
-    """The compiled loop returns NumPy's own draws, bit for bit (the ziggurat's tail included:
-    3·10⁶ draws pass r = 3.654 about 800 times), and advances the generator."""
+    """The inline SFC64 ziggurat returns NumPy's own draws, bit for bit (the ziggurat's tail
+    included: 3·10⁶ draws pass r = 3.654 about 800 times), and leaves the generator's state."""
     for seed in (0, 1):
-        generator, twin = toy.chunk_generator(seed, 3), toy.chunk_generator(seed, 3)
+        generator = toy.chunk_generator(seed, 3)
+        state = _toy_kernels.sfc64_state(generator)
         x = np.empty(3_000_000)
-        _toy_kernels.fill_standard_normals(generator, x)
-        expected = twin.standard_normal(x.size)
+        _toy_kernels.standard_normals(state, x[:1])  # a draw, then the rest: state carries over
+        _toy_kernels.standard_normals(state, x[1:])
+        expected = generator.standard_normal(x.size)
         assert np.sum(np.abs(expected) > 3.6541528853610088) > 100
         np.testing.assert_array_equal(x, expected)
-        np.testing.assert_array_equal(generator.standard_normal(7), twin.standard_normal(7))
+        np.testing.assert_array_equal(state, _toy_kernels.sfc64_state(generator))
+
+
+def test_sfc64_state_refuses_other_bit_generators():
+    with pytest.raises(TypeError, match="SFC64"):
+        _toy_kernels.sfc64_state(np.random.default_rng(0))
+
+
+def _power_sums_in_order(rows: np.ndarray, order: int) -> np.ndarray:
+    """Σ_i x_i^k with the kernels' order of operations, in NumPy (IEEE, elementwise): so the
+    compiled sums must equal it bit for bit."""
+    sums = np.zeros((order, rows.shape[1]))
+    for x in rows:
+        power = x.copy()
+        for k in range(order):
+            sums[k] += power
+            power = power * x
+    return sums
+
+
+@pytest.mark.parametrize("order", [4, 7, 8, 9, 14])  # padded to eight, eight, the general loop
+def test_chunk_power_sums_are_the_documented_sums(order):
+    seed, index, trials, n, block = 3, 2, 700, 13, 256  # a short last block
+    out = np.empty((order, trials))
+    _toy_kernels.chunk_power_sums(
+        _toy_kernels.sfc64_state(toy.chunk_generator(seed, index)), n, block, out)
+    normals = toy.chunk_generator(seed, index).standard_normal(trials * n)
+    expected, used = np.empty_like(out), 0
+    for start in range(0, trials, block):
+        size = min(block, trials - start)
+        rows = normals[used : used + size * n].reshape(n, size)
+        expected[:, start : start + size] = _power_sums_in_order(rows, order)
+        used += size * n
+    np.testing.assert_array_equal(out, expected)
 
 
 def test_compiled_power_sums_equal_numpy():
     x = np.random.default_rng(5).standard_normal((30, 37))  # (n, trials), point-major
     out = np.zeros((9, 37))
-    _toy_kernels.add_power_sums(x.ravel(), out)
+    for row in x:
+        _toy_kernels.add_power_sums(row, out, np.empty(37))
+    np.testing.assert_array_equal(out, _power_sums_in_order(x, 9))
     expected = np.stack([np.sum(x**k, axis=0) for k in range(1, 10)])
     np.testing.assert_allclose(out, expected, rtol=1e-13, atol=1e-13 * np.abs(expected).max())
 

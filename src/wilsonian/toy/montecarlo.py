@@ -73,9 +73,6 @@ DEFAULT_CHUNK = 100_000
 #: Training sets per block inside a chunk (part of the seed contract): the block's K power
 #: sums (K·256·8 bytes) stay in the L1 cache while its normals stream through.
 BLOCK_TRIALS = 256
-#: Trials per vectorized 2×2 solve: its ~40 temporaries stay in cache (4× faster than
-#: whole-chunk arrays); elementwise, so it does not change the result.
-_SOLVE_TRIALS = 1 << 14
 
 #: Most normals one Monte Carlo may draw (trials × n): ~30 minutes at ~2 ns per normal on
 #: two cores. Beyond it a run is refused up front instead of running without bound.
@@ -152,21 +149,10 @@ def _solve_coefficients(sums: np.ndarray, n: int, params: ToyParams, mapping: np
     ndarray, shape (4, m)
         Rows c_1, c_2 (the coefficients) and r_1, r_2 (Φᵀy, used as control variates).
     """
-    stats = []
-    for row in mapping:
-        total = np.full(sums.shape[1], row[0] * n)
-        for k in np.flatnonzero(row[1:]):
-            total += row[k + 1] * sums[k]
-        stats.append(total)
-    g11, g12, g22, r1, r2 = stats
-    lam1, lam2, ridge = params.lambda1, params.lambda_high, params.ridge
-    # (σ² I + Λ G) c = Λ r; det ≥ σ⁴ > 0 because G is positive semi-definite.
-    a11 = ridge + lam1 * g11
-    a22 = ridge + lam2 * g22
-    det = a11 * a22 - lam1 * lam2 * g12 * g12
-    c1 = lam1 * (r1 * a22 - lam2 * g12 * r2) / det
-    c2 = lam2 * (r2 * a11 - lam1 * g12 * r1) / det
-    return np.stack([c1, c2, r1, r2])
+    values = np.empty((4, sums.shape[1]))
+    _toy_kernels.solve_coefficients(np.ascontiguousarray(sums), n, mapping, params.lambda1,
+                                    params.lambda_high, params.ridge, values)
+    return values
 
 
 def trial_coefficients(
@@ -225,12 +211,12 @@ def chunk_inputs(seed: int, index: int, size: int, n: int) -> np.ndarray:
     """
     seed, index = _as_int("seed", seed, 0), _as_int("index", index, 0)
     size, n = _as_int("size", size, 1), _as_int("n", n, 1)
-    generator = chunk_generator(seed, index)
+    state = _toy_kernels.sfc64_state(chunk_generator(seed, index))
     x = np.empty((size, n))
     for start in range(0, size, BLOCK_TRIALS):
         rows = min(BLOCK_TRIALS, size - start)
         normals = np.empty(rows * n)
-        _toy_kernels.fill_standard_normals(generator, normals)
+        _toy_kernels.standard_normals(state, normals)
         x[start : start + rows] = normals.reshape(n, rows).T
     return x
 
@@ -249,13 +235,13 @@ def _chunk_moments(seed: int, index: int, size: int, models: Sequence[ToyParams]
     """
     n = models[0].n
     sums = np.empty((mapping.shape[1] - 1, size))
-    _toy_kernels.chunk_power_sums(chunk_generator(seed, index), n, BLOCK_TRIALS, sums)
+    state = _toy_kernels.sfc64_state(chunk_generator(seed, index))
+    _toy_kernels.chunk_power_sums(state, n, BLOCK_TRIALS, sums)
     moments = []
     values = np.empty((4, size))
     for params in models:
-        for start in range(0, size, _SOLVE_TRIALS):
-            stop = min(size, start + _SOLVE_TRIALS)
-            values[:, start:stop] = _solve_coefficients(sums[:, start:stop], n, params, mapping)
+        _toy_kernels.solve_coefficients(sums, n, mapping, params.lambda1, params.lambda_high,
+                                        params.ridge, values)
         mean = values.mean(axis=1)
         centered = values - mean[:, None]
         # einsum, not a matrix product: no BLAS threads inside the worker threads.
