@@ -71,12 +71,37 @@ def _peak_extra_bytes(fn, output_bytes: int) -> int:
 #: Back-to-back calls per timing (see run()).
 INNER = 3
 
-#: The closed forms of the compiled path (name, parameters), one benchmark row per kind.
+#: The closed forms of the compiled path and the Hermite series of tanh and sigmoid (name,
+#: parameters), one benchmark row per kind.
 ACTIVATION_CASES = [
     ("leaky-relu", {"slope": 0.1}), ("abrelu", {"a": -0.2, "b": 1.1}), ("abs", {}),
     ("erf", {"a": 1.2, "b": 0.8, "c": 0.1}), ("gelu", {}), ("sin", {}), ("cos", {}), ("gaussian", {}),
     ("exp", {"b": 0.5}), ("sign", {}), ("rectified-monomial", {"degree": 2}), ("monomial", {"degree": 3}),
+    ("tanh", {}), ("sigmoid", {}),
 ]
+
+
+def series_against_quadrature(n: int = 1000, d: int = 784, *, seed: int = 0, depth: int = 2) -> list[dict]:
+    """tanh by its Hermite series (the default) and by the 32-point quadrature (``points=32``,
+    the method before 2026-12-02), NNGP and NTK, once each at N = ``n`` (the quadrature costs
+    ~5 µs per entry and layer: ~90 s at N = 4,000), on unit-norm rows (q ≈ 0.003) and on
+    rows of unit scale (q ≈ σ_w² = 2, where the series needs its most orders). Keys: case,
+    series_s, quadrature_s, ratio (series / quadrature), max_rel_diff."""
+    rng = np.random.default_rng(seed)
+    X = rng.standard_normal((n, d))
+    rows = []
+    for scale, Z in (("unit-norm rows", X / np.linalg.norm(X, axis=1, keepdims=True)), ("unit-scale rows", X)):
+        for kind, fn in (("nngp", nngp), ("ntk", ntk)):
+            fn(Z[:20], activation="tanh")                      # compiled code loaded first
+            t0 = time.perf_counter()
+            series = fn(Z, activation="tanh", depth=depth)
+            t1 = time.perf_counter()
+            quad = fn(Z, activation="tanh", depth=depth, activation_params={"points": 32})
+            t2 = time.perf_counter()
+            rows.append(dict(case=f"{kind} tanh, {scale}", series_s=t1 - t0, quadrature_s=t2 - t1,
+                             ratio=(t1 - t0) / (t2 - t1),
+                             max_rel_diff=float(np.abs(series - quad).max() / np.abs(series).max())))
+    return rows
 
 
 def run(n: int = 4000, d: int = 784, *, repeat: int = 3, seed: int = 0, depth: int = 2,
@@ -177,6 +202,11 @@ def main(argv: list[str] | None = None) -> None:
         print(f"{r['case']:36s} {r['time_s']:7.3f} {r['ratio']:6.2f} {r['ratio_median']:6.2f} "
               f"{r['naive_s']:8.3f} {r['naive_ratio']:6.2f} {r['max_rel_diff_naive']:8.1e} "
               f"{r['peak_extra_mib']:9.1f}")
+    if not args.no_activations:
+        print("\ntanh: Hermite series against the 32-point quadrature, N = 1,000")
+        for r in series_against_quadrature(depth=args.depth, seed=args.seed):
+            print(f"{r['case']:36s} series {r['series_s']:6.2f} s  quadrature {r['quadrature_s']:6.2f} s  "
+                  f"ratio {r['ratio']:.3f}  max rel diff {r['max_rel_diff']:.1e}")
 
 
 if __name__ == "__main__":

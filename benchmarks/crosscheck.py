@@ -40,7 +40,7 @@ FC_CASES = [("relu", {}), ("erf", {}), ("leaky-relu", {"slope": 0.2}), ("abrelu"
             ("cos", {"a": 1.1, "b": 0.9}), ("gaussian", {"a": 1.5, "b": -0.6}), ("exp", {"a": 0.6, "b": 0.5}),
             ("sign", {}), ("rectified-monomial", {"degree": 0}), ("rectified-monomial", {"degree": 2}),
             ("rectified-monomial", {"degree": 3}), ("monomial", {"degree": 2}), ("monomial", {"degree": 3}),
-            ("tanh", {}), ("sigmoid", {})]
+            ("tanh", {}), ("sigmoid", {}), ("tanh", {"points": 32}), ("sigmoid", {"points": 32})]
 
 
 def label(name, params):

@@ -174,7 +174,7 @@ DOCUMENTED = {
 @pytest.mark.parametrize("name", sorted(DOCUMENTED))
 def test_quadrature_accuracy_as_documented(name):
     exact = activation(name, points=160) if name in ("tanh", "sigmoid") else activation(name)
-    rule = activation(name) if name in ("tanh", "sigmoid") else exact.with_quadrature()
+    rule = activation(name, points=32) if name in ("tanh", "sigmoid") else exact.with_quadrature()
     for (lo, hi), (bound_e, bound_de) in zip(((0.001, 0.1), (0.1, 1.0), (1.0, 4.0)), DOCUMENTED[name]):
         g = grid(lo, hi)
         e, de = exact.expectations(*g)

@@ -117,8 +117,9 @@ def _add_kernel_options(p: argparse.ArgumentParser) -> None:
     g.add_argument("--activation", default="relu", help=f"{', '.join(ACTIVATIONS)} (default: %(default)s)")
     g.add_argument("--activation-param", dest="activation_params", action="append", metavar="NAME=VALUE",
                    help="a parameter of the activation, repeatable: slope (leaky-relu), a and b (abrelu, gaussian, "
-                        "exp; a, b, c for erf, sin, cos), degree (rectified-monomial, monomial), points (the "
-                        "quadrature of tanh and sigmoid)")
+                        "exp; a, b, c for erf, sin, cos), degree (rectified-monomial, monomial), points (tanh, "
+                        "sigmoid: Gauss-Hermite quadrature with that many nodes per dimension instead of the "
+                        "Hermite series)")
     g.add_argument("--architecture", default="fc", help="fc (fully connected) or conv (a CNN on the images) "
                                                         "(default: %(default)s)")
     g.add_argument("--filter", type=int, default=3, help="conv: f × f filters (default: %(default)s)")

@@ -2,8 +2,9 @@
 
 - :mod:`~wilsonian.kernels.fully_connected`: NNGP and NTK of deep fully connected networks
   (THEORY.md §2), tiled, symmetric, threaded, for any activation.
-- :mod:`~wilsonian.kernels.activations`: the elementwise nonlinearities (closed forms and
-  Gauss–Hermite quadrature, :mod:`~wilsonian.kernels.quadrature`) and their parser.
+- :mod:`~wilsonian.kernels.activations`: the elementwise nonlinearities (closed forms, the
+  Hermite series of any φ, :mod:`~wilsonian.kernels.hermite_series`, and Gauss–Hermite
+  quadrature, :mod:`~wilsonian.kernels.quadrature`) and their parser.
 - :mod:`~wilsonian.kernels.conv`: NNGP and NTK of convolutional networks on images
   (THEORY.md §7), flatten and global-average-pooling readouts.
 - :mod:`~wilsonian.kernels.precomputed`: your own kernel, from a file or a Python function.

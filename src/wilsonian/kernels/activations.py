@@ -2,8 +2,9 @@
 
 A network layer maps the covariance of its inputs to Kˡ = σ_w² E[φ(u)φ(v)] + σ_b² with
 (u, v) ~ N(0, [[q, c], [c, q']]); the NTK also needs E[φ'(u)φ'(v)]. An :class:`Activation`
-knows both, as closed forms where they exist and by two-dimensional Gauss–Hermite
-quadrature (:mod:`wilsonian.kernels.quadrature`) otherwise. Every fully connected and
+knows both, as closed forms where they exist and otherwise from the Hermite series of φ
+(Mehler's formula, :mod:`wilsonian.kernels.hermite_series`), or, when asked for with
+``points``, by two-dimensional Gauss–Hermite quadrature (:mod:`wilsonian.kernels.quadrature`). Every fully connected and
 convolutional kernel of :mod:`wilsonian.kernels` takes one.
 
 Closed forms (s = √q, s' = √q', ρ = c/(s s'), θ = arccos ρ; conventions of neural-tangents'
@@ -51,9 +52,9 @@ Q_{k+1} = −(1 − t²)Q_k' − 2k t Q_k − P_k (J₁ is the ReLU's sin θ + (
 ``monomial`` xⁿ: E[φφ] = Σ_m [n!/(m!(n − 2m)! 2^m)]² (n − 2m)! c^{n−2m} (q q')^m (Isserlis),
 E[φ'φ'] = n² E[u^{n−1} v^{n−1}].
 
-``tanh`` and ``sigmoid`` (1/(1 + e^{−x})) have no closed form: quadrature, with ``points``
-nodes per dimension (default :data:`~wilsonian.kernels.quadrature.DEFAULT_POINTS`). So has
-any φ of your own: :func:`custom_activation`.
+``tanh`` and ``sigmoid`` (1/(1 + e^{−x})) have no closed form: their Hermite series, or with
+``points`` the quadrature with that many nodes per dimension (the default until 2026-12, at
+32). So has any φ of your own: :func:`custom_activation`.
 
 The diagonal u = v (ρ = 1 exactly) gives the variance recursion qˡ = σ_w² E[φ(u)²] + σ_b².
 An input of variance 0 (x = 0 without bias) is the constant u = 0: E[φφ] = φ(0) E[φ(v)].
@@ -75,7 +76,7 @@ from scipy.special import expit as _expit
 
 from wilsonian.errors import WilsonianError
 from wilsonian.kernels import _closed_forms as cf
-from wilsonian.kernels import quadrature
+from wilsonian.kernels import hermite_series, quadrature
 
 __all__ = ["ACTIVATIONS", "Activation", "activation", "custom_activation", "parse_activation",
            "resolve_activation"]
@@ -112,7 +113,8 @@ class _Param:
 
 
 _AFFINE = (_Param("a", 1.0), _Param("b", 1.0), _Param("c", 0.0))
-_QUAD = (_Param("points", quadrature.DEFAULT_POINTS, integer=True, check=_points),)
+# No points: the Hermite series; points: the quadrature with that many nodes per dimension.
+_QUAD = (_Param("points", None, integer=True, check=_points),)
 
 #: Parameters of each activation (name, default; no default = required).
 _PARAMS: dict[str, tuple[_Param, ...]] = {
@@ -161,7 +163,10 @@ class Activation:
         The parameters that differ from their defaults, in declaration order: the record
         that enters ``as_dict()`` and cache keys.
     closed_form : bool
-        False for the quadrature path (tanh, sigmoid, custom).
+        False for tanh, sigmoid and custom activations.
+    points : int or None
+        Quadrature nodes per dimension, or None for the Hermite series (when not a
+        closed form).
     """
 
     name: str
@@ -171,11 +176,18 @@ class Activation:
     code: int = -1
     prm: np.ndarray = field(repr=False, default=None)
     poly: np.ndarray = field(repr=False, default=None)
-    points: int = quadrature.DEFAULT_POINTS
+    points: int | None = None
 
     @property
     def closed_form(self) -> bool:
         return self.code >= 0
+
+    @property
+    def method(self) -> str:
+        """How E[φφ] and E[φ'φ'] are computed: closed-form, hermite-series or quadrature."""
+        if self.closed_form:
+            return "closed-form"
+        return "hermite-series" if self.points is None else "quadrature"
 
     def __eq__(self, other: object) -> bool:
         return isinstance(other, Activation) and (self.name, self.params) == (other.name, other.params)
@@ -206,8 +218,10 @@ class Activation:
         q1, q2, c = np.broadcast_arrays(*(np.asarray(a, dtype=np.float64) for a in (q1, q2, c)))
         return self.expect_cov(np.sqrt(q1), np.sqrt(q2), c)
 
-    def expect_cov(self, s1: Any, s2: Any, c: Any) -> tuple[np.ndarray, np.ndarray | None]:
-        """As :meth:`expectations`, from standard deviations s1 = √q1, s2 = √q2."""
+    def expect_cov(self, s1: Any, s2: Any, c: Any, need_de: bool = True
+                   ) -> tuple[np.ndarray, np.ndarray | None]:
+        """As :meth:`expectations`, from standard deviations s1 = √q1, s2 = √q2.
+        ``need_de=False`` allows the second to be skipped (None)."""
         if self.closed_form:
             return cf.expect_arrays(self.code, self.prm, self.poly, s1, s2, cov=c)
         s1, s2, c = np.broadcast_arrays(*(np.asarray(a, dtype=np.float64) for a in (s1, s2, c)))
@@ -215,13 +229,20 @@ class Activation:
         rho = np.zeros(ss.shape)
         np.divide(c, ss, out=rho, where=ss > 0)
         np.clip(rho, -1.0, 1.0, out=rho)
+        return self._numerical(s1, s2, rho, need_de)
+
+    def _numerical(self, s1: Any, s2: Any, rho: Any, need_de: bool
+                   ) -> tuple[np.ndarray, np.ndarray | None]:
+        if self.points is None:  # the series costs per function: φ' only when asked for
+            return hermite_series.expectations(self.phi, self.dphi if need_de else None, s1, s2, rho)
         return quadrature.expectations(self.phi, self.dphi, s1, s2, rho, self.points)
 
-    def expect_rho(self, s1: Any, s2: Any, rho: Any) -> tuple[np.ndarray, np.ndarray | None]:
+    def expect_rho(self, s1: Any, s2: Any, rho: Any, need_de: bool = True
+                   ) -> tuple[np.ndarray, np.ndarray | None]:
         """As :meth:`expect_cov`, from the correlation ρ ∈ [−1, 1] (0 where s1·s2 = 0)."""
         if self.closed_form:
             return cf.expect_arrays(self.code, self.prm, self.poly, s1, s2, rho=rho)
-        return quadrature.expectations(self.phi, self.dphi, s1, s2, rho, self.points)
+        return self._numerical(s1, s2, rho, need_de)
 
     def variance(self, q: Any) -> tuple[np.ndarray, np.ndarray | None]:
         """(E[φ(u)²], E[φ'(u)²]) for u ~ N(0, q): the ρ = 1 case, exactly."""
@@ -229,6 +250,8 @@ class Activation:
         if self.closed_form:
             s = np.sqrt(q)
             return cf.expect_arrays(self.code, self.prm, self.poly, s, s, rho=np.ones(q.shape))
+        if self.points is None:
+            return hermite_series.variance(self.phi, self.dphi, q)
         e = quadrature.variance(self.phi, q, self.points)
         de = None if self.dphi is None else quadrature.variance(self.dphi, q, self.points)
         return e, de
@@ -379,7 +402,8 @@ def activation(name: Any, **params: Any) -> Activation:
         leaky-relu: ``slope`` (required); abrelu: ``a``, ``b`` (required); erf, sin, cos:
         ``a``, ``b``, ``c`` (1, 1, 0); gaussian: ``a``, ``b`` (1, −1; b < 0); exp: ``a``,
         ``b`` (1, 1); rectified-monomial, monomial: ``degree`` (required, 0..20); tanh,
-        sigmoid: ``points`` (quadrature nodes per dimension, default 32). Strings are
+        sigmoid: ``points`` (the quadrature with that many nodes per dimension, 2..200,
+        instead of the default Hermite series). Strings are
         converted (command-line values).
 
     Raises
@@ -468,8 +492,8 @@ def _fingerprint(fn: Callable | None) -> str:
 
 
 def custom_activation(phi: Callable, dphi: Callable | None = None, *, label: str,
-                      points: int = quadrature.DEFAULT_POINTS) -> Activation:
-    """Your own elementwise φ, through Gauss–Hermite quadrature.
+                      points: int | None = None) -> Activation:
+    """Your own elementwise φ, through its Hermite series (or Gauss–Hermite quadrature).
 
     Parameters
     ----------
@@ -481,21 +505,24 @@ def custom_activation(phi: Callable, dphi: Callable | None = None, *, label: str
     label : str
         A name for records and figure labels. The cache key also holds a digest of φ and φ'
         at 97 points in [−6, 6], so two different functions never share a key.
-    points : int
-        Gauss–Hermite nodes per dimension (n² evaluations of φ per kernel entry and layer;
-        see :mod:`wilsonian.kernels.quadrature` for the accuracy).
+    points : int, optional
+        Use the two-dimensional quadrature with this many Gauss–Hermite nodes per dimension
+        (n² evaluations of φ per kernel entry and layer; see
+        :mod:`wilsonian.kernels.quadrature` for the accuracy) instead of the Hermite series
+        (:mod:`wilsonian.kernels.hermite_series`: P evaluations per input, more accurate).
     """
     if not callable(phi) or (dphi is not None and not callable(dphi)):
         raise WilsonianError("custom_activation needs callables phi (and optionally dphi).")
     if not isinstance(label, str) or not label:
         raise WilsonianError("custom_activation needs a non-empty label, e.g. label='softplus'.")
-    points = _check_value("custom", _QUAD[0], points)
+    if points is not None:
+        points = _check_value("custom", _QUAD[0], points)
     try:
         fingerprint = f"{_fingerprint(phi)}/{_fingerprint(dphi)}"
     except Exception as exc:
         raise WilsonianError(f"custom activation {label!r} failed on a NumPy array ({type(exc).__name__}: "
                              f"{exc}); phi and dphi must be vectorized.") from None
     params = (("label", label), ("fingerprint", fingerprint))
-    if points != quadrature.DEFAULT_POINTS:
+    if points is not None:
         params += (("points", points),)
     return Activation(name="custom", params=params, phi=phi, dphi=dphi, points=points)

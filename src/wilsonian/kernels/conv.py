@@ -32,8 +32,8 @@ How it is computed, and what it costs
 -------------------------------------
 Pairs of inputs are done in blocks; for each block the per-position covariances of all
 pairs go through the layers at once: channel products, then per layer E[φφ] and E[φ'φ'] at
-every position (pair) by the closed forms of :mod:`wilsonian.kernels._closed_forms` (or by
-quadrature), then the f × f stencil (separable compiled loops). The per-input variances
+every position (pair) by the closed forms of :mod:`wilsonian.kernels._closed_forms` (or the
+Hermite series, or quadrature), then the f × f stencil (separable compiled loops). The per-input variances
 K_{pp}(x, x) are a recursion per image, computed once; the kernel diagonal comes from them
 exactly. Blocks go to as many threads as BLAS would use (two on two cores). Memory: a few
 arrays of ≈ 2¹⁶ entries per thread for flatten, of P² entries for GAP, whatever N.
@@ -268,6 +268,8 @@ class ConvKernel:
         record = {"family": "conv", "kind": self.kind, "activation": self.activation}
         if self.activation_params:
             record["activation_params"] = dict(self.activation_params)
+        if self._act.method == "hermite-series":  # as in KernelSpec.as_dict
+            record["expectations"] = "hermite-series"
         record.update(depth=self.depth, filter_size=self.filter_size, padding=self.padding,
                       readout=self.readout, weight_var=self.weight_var, bias_var=self.bias_var,
                       image_shape=list(self.image_shape), channels_first=self.channels_first)
@@ -395,7 +397,7 @@ class ConvKernel:
             s1, s2 = sa[:, None, :], sb[None, :, :]
         act = self._act
         if not act.closed_form:
-            return act.expect_cov(s1, s2, cov)
+            return act.expect_cov(s1, s2, cov, need_de=need_de)
         flat = []
         for name, s in (("s1", s1), ("s2", s2)):
             spread = ws.array(name, cov.shape)

@@ -53,7 +53,9 @@ with no N² temporaries, by one of three paths:
 - every other closed form: the same slices, with E[φφ] and E[φ'φ'] from compiled loops
   (numba) around NumPy's SIMD arccos/arctan/exp (:mod:`wilsonian.kernels._closed_forms`),
   and each layer's scale-and-shift in one compiled pass;
-- tanh, sigmoid and custom φ: Gauss–Hermite quadrature on slices
+- tanh, sigmoid and custom φ: their Hermite series on slices
+  (:mod:`wilsonian.kernels.hermite_series`; P evaluations of φ per input, one multiply-add
+  per entry, layer and order), or with ``points`` Gauss–Hermite quadrature
   (:mod:`wilsonian.kernels.quadrature`; n² evaluations of φ per entry and layer).
 
 Tiles are shared among as many worker threads as BLAS would use, each running
@@ -255,9 +257,10 @@ def _closed_form_slice(rows: np.ndarray, R: _Scales, C: _Scales, act: Activation
         rows[diag] = R.diag
 
 
-def _quadrature_slice(rho: np.ndarray, R: _Scales, C: _Scales, act: Activation, ntk: bool,
-                      diag_col: int | None, weight_var: float, bias_var: float) -> None:
-    """The layers of :func:`_closed_form_slice`, with E[φφ] and E[φ'φ'] by quadrature;
+def _numerical_slice(rho: np.ndarray, R: _Scales, C: _Scales, act: Activation, ntk: bool,
+                     diag_col: int | None, weight_var: float, bias_var: float) -> None:
+    """The layers of :func:`_closed_form_slice`, with E[φφ] and E[φ'φ'] from the Hermite
+    series or by quadrature (:meth:`Activation.expect_rho`);
     ``rho`` holds (s x)·(s' x') and gets K^L or Θ^L."""
     target = rho
     diag = None
@@ -270,7 +273,7 @@ def _quadrature_slice(rho: np.ndarray, R: _Scales, C: _Scales, act: Activation, 
         np.clip(rho, -1.0, 1.0, out=rho)
         if diag is not None:
             rho[diag] = 1.0
-        e, de = act.expect_rho(R.std[:, layer, None], C.std[None, :, layer], rho)
+        e, de = act.expect_rho(R.std[:, layer, None], C.std[None, :, layer], rho, need_de=ntk)
         kern = weight_var * e + bias_var
         if ntk:
             theta = kern + weight_var * de * theta
@@ -299,7 +302,7 @@ class KernelTiles:
         X2 is None: the kernel of X1 with itself, exact diagonal, exactly symmetric.
     exact_in_tiles : bool
         An entry's number does not depend on the width of the tile it is computed in
-        (all but the quadrature activations), given the same matrix product.
+        (all but activations computed by quadrature), given the same matrix product.
     """
 
     def __init__(self, kind: str, act: Activation, depth: int, weight_var: float, bias_var: float,
@@ -309,9 +312,10 @@ class KernelTiles:
         self.symmetric = X2 is None
         # Depth 0 is the linear kernel whatever φ: the ReLU coefficients give it.
         self.fused = _fused(act) or depth == 0
-        # Whether an entry is the same number whatever the width of its tile: not for
-        # quadrature, whose sums depend on the slice shape at round-off (see fill).
-        self.exact_in_tiles = self.fused or act.closed_form
+        # Whether an entry is the same number whatever the width of its tile: not for the
+        # quadrature, whose sums depend on the slice shape at round-off (see fill). The
+        # Hermite series is: each input's coefficients depend on its variance alone.
+        self.exact_in_tiles = self.fused or act.method != "quadrature"
         if self.fused:
             self.name = act.name if _fused(act) else "relu"
             self.rows_all = _layer_coefficients(X1, self.name, depth, weight_var, bias_var)
@@ -382,7 +386,7 @@ class KernelTiles:
             self.product(i0, i1, j0, j1, view)  # BLAS writes straight into T
         # Quadrature's sums depend on the slice shape at round-off: its slices keep the rows
         # they always had (from the matrix width, not the tile's).
-        width = n if self.fused or self.act.closed_form else self.shape[1]
+        width = n if self.exact_in_tiles else self.shape[1]
         slice_rows = max(1, min(m, self._entries() // width))
         ws = self._workspace(slice_rows * n)
         try:
@@ -401,12 +405,12 @@ class KernelTiles:
             np.copyto(square, square.T.copy(), where=np.tri(m, k=-1, dtype=bool))
 
     def _layers(self, rows: np.ndarray, R: Any, C: Any, diag_col: int | None, ws: Any) -> None:
-        """The closed-form or quadrature layers on a slice ``rows`` of a tile."""
+        """The closed-form or numerical (series, quadrature) layers on a slice ``rows`` of a tile."""
         args = (rows, R, C, self.act, self.ntk, diag_col, self.weight_var, self.bias_var)
         if self.act.closed_form:
             _closed_form_slice(*args, ws)
         else:
-            _quadrature_slice(*args)
+            _numerical_slice(*args)
 
 
 def _prepare(kind: str, X1: Any, X2: Any, activation: Any, depth: int, weight_var: float, bias_var: float,
@@ -527,7 +531,9 @@ class KernelSpec:
     parameters that differ from their defaults as a tuple of (name, value) pairs.
     ``spec.matrix(X1, X2)`` and ``spec.diagonal(X)`` evaluate it; ``spec.as_dict()`` is the
     JSON-ready provenance record (and cache key): ``activation_params`` appears in it only
-    when non-empty, so ReLU and erf records are as they always were.
+    when non-empty, so ReLU and erf records are as they always were, and ``expectations``
+    only for an activation computed from its Hermite series (tanh, sigmoid and custom ones
+    without ``points``), whose numbers differ from the quadrature they had before.
     """
 
     kind: str = "nngp"
@@ -580,4 +586,6 @@ class KernelSpec:
                   "weight_var": self.weight_var, "bias_var": self.bias_var}
         if self.activation_params:
             record["activation_params"] = dict(self.activation_params)
+        if self._act.method == "hermite-series":  # tanh, sigmoid, custom: not the former quadrature
+            record["expectations"] = "hermite-series"
         return record
