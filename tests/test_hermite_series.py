@@ -139,3 +139,17 @@ def test_coefficients_drop_noise_and_stop_at_the_last_order():
     assert np.all(a[np.arange(256)[None, :] > last[:, None]] == 0.0)
     (b,), _ = hermite_series.coefficients((tanh.phi,), np.array([0.3]))
     np.testing.assert_array_equal(b[0], a[1])
+
+
+def test_non_finite_values_give_nan_never_zero():
+    """exp(s z) overflowing at the larger rules' nodes keeps a smaller rule; an E[φ²] beyond
+    float64, or a φ undefined on the nodes (log1p below −1), gives NaN, not a silent 0."""
+    exp = custom_activation(np.exp, np.exp, label="exp")
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((5, 10))
+    K = nngp(X, activation=exp, depth=1)
+    np.testing.assert_allclose(K, nngp(X, activation="exp", depth=1), rtol=1e-12)
+    assert np.isnan(nngp(20 * X, activation=exp, depth=1)).all()
+    with np.errstate(invalid="ignore", divide="ignore"):   # its digest at [−6, 6] warns too
+        log1p = custom_activation(np.log1p, label="log1p")
+    assert np.isnan(nngp(X, activation=log1p, depth=1)).all()

@@ -59,7 +59,9 @@ def _rule(points: int) -> np.ndarray:
 
 
 def _values(fn: Callable, z: np.ndarray) -> np.ndarray:
-    out = np.asarray(fn(z), dtype=np.float64)
+    # Overflow or a domain error at far nodes is expected and handled (coefficients): quiet.
+    with np.errstate(all="ignore"):
+        out = np.asarray(fn(z), dtype=np.float64)
     return out if out.shape == z.shape else np.broadcast_to(out, z.shape)
 
 
@@ -91,7 +93,20 @@ def _resolved(vals: np.ndarray, table: np.ndarray) -> tuple[np.ndarray, np.ndarr
     tanh's even ones, the far orders of a smooth φ)."""
     coefs, noise, norm = np.empty(vals.shape), np.empty(vals.shape), np.empty(vals.shape[0])
     _transform(np.ascontiguousarray(vals), table, coefs, noise, norm)
-    return coefs, np.abs(coefs) > np.maximum(NEGLIGIBLE * norm[:, None], noise * (4 * np.finfo(np.float64).eps))
+    kept = np.abs(coefs) > np.maximum(NEGLIGIBLE * norm[:, None], noise * (4 * np.finfo(np.float64).eps))
+    overflow = ~np.isfinite(norm)   # E[φ²] beyond float64: NaN, never dropped as "small"
+    coefs[overflow], kept[overflow] = np.nan, True
+    return coefs, kept
+
+
+def _store(out: list[np.ndarray], last: np.ndarray, rows: np.ndarray, points: int,
+           resolved: list[tuple[np.ndarray, np.ndarray]], pick: np.ndarray) -> None:
+    """Write the kept coefficients of the ``pick``ed rows of one rule into ``out``."""
+    for a, (coefs, kept) in zip(out, resolved):
+        kept = kept[pick]
+        a[rows, :points] = np.where(kept, coefs[pick], 0.0)
+        top_kept = np.where(kept.any(axis=1), points - 1 - np.argmax(kept[:, ::-1], axis=1), -1)
+        last[rows] = np.maximum(last[rows], top_kept)
 
 
 def coefficients(fns: tuple[Callable, ...], s: np.ndarray) -> tuple[list[np.ndarray], np.ndarray]:
@@ -100,28 +115,40 @@ def coefficients(fns: tuple[Callable, ...], s: np.ndarray) -> tuple[list[np.ndar
     Returns ([A per fn, shape (len(s), 256)], last (len(s),) int64): A[i, n] = α̂ₙ(s_i)
     with the dropped ones (module docstring) zero; ``last[i]`` is the largest n kept for
     input i by any fn (−1 if none), and every coefficient above it is zero.
+
+    A φ that is not finite on a larger rule's nodes (which reach ±22 s at 256 points: an
+    exponential overflows, a logarithm leaves its domain) keeps the last rule it was finite
+    on; one not finite on the smallest rule's nodes gets NaN coefficients, so its kernel is
+    NaN, never a silent zero.
     """
     s = np.asarray(s, dtype=np.float64)
     top = RULES[-1]
     out = [np.zeros((s.size, top)) for _ in fns]
     last = np.full(s.size, -1, dtype=np.int64)
     pending = np.arange(s.size)
+    previous = None      # (points, resolved) of the rule before, for the pending rows
     for points in RULES:
         table, x = _rule(points)
         z = s[pending, None] * x[None, :]
-        resolved = [_resolved(_values(fn, z), table) for fn in fns]
+        values = [_values(fn, z) for fn in fns]
+        finite = np.logical_and.reduce([np.isfinite(v).all(axis=1) for v in values])
+        if not finite.all():
+            if previous is None:
+                for a in out:
+                    a[pending[~finite]] = np.nan
+                last[pending[~finite]] = 0
+            else:
+                _store(out, last, pending[~finite], previous[0], previous[1], ~finite)
+        resolved = [_resolved(np.where(finite[:, None], v, 0.0), table) for v in values]
         # The rule resolves an input when no fn keeps a coefficient in its upper half.
-        done = np.ones(pending.size, dtype=bool)
+        done = finite.copy()
         if points < top:
             for _, kept in resolved:
                 done &= ~kept[:, points // 2:].any(axis=1)
-        rows = pending[done]
-        for a, (coefs, kept) in zip(out, resolved):
-            kept = kept[done]
-            a[rows, :points] = np.where(kept, coefs[done], 0.0)
-            top_kept = np.where(kept.any(axis=1), points - 1 - np.argmax(kept[:, ::-1], axis=1), -1)
-            last[rows] = np.maximum(last[rows], top_kept)
-        pending = pending[~done]
+        _store(out, last, pending[done], points, resolved, done)
+        keep = finite & ~done
+        pending = pending[keep]
+        previous = (points, [(coefs[keep], kept[keep]) for coefs, kept in resolved])
         if pending.size == 0:
             break
     for a in out:  # zero above the common last order (for an fn whose own last is lower)
