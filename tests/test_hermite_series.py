@@ -136,9 +136,11 @@ def test_coefficients_drop_noise_and_stop_at_the_last_order():
     (a,), last = hermite_series.coefficients((tanh.phi,), np.array([0.05, 0.3, 1.0]))
     assert np.all(a[:, 0::2] == 0.0)
     assert last[0] < last[1] < last[2] <= 255
-    assert np.all(a[np.arange(256)[None, :] > last[:, None]] == 0.0)
+    assert a.shape[1] == last.max() + 1
+    assert np.all(a[np.arange(a.shape[1])[None, :] > last[:, None]] == 0.0)
     (b,), _ = hermite_series.coefficients((tanh.phi,), np.array([0.3]))
-    np.testing.assert_array_equal(b[0], a[1])
+    np.testing.assert_array_equal(b[0], a[1, :b.shape[1]])
+    assert np.all(a[1, b.shape[1]:] == 0.0)
 
 
 def test_non_finite_values_give_nan_never_zero():
@@ -153,3 +155,42 @@ def test_non_finite_values_give_nan_never_zero():
     with np.errstate(invalid="ignore", divide="ignore"):   # its digest at [−6, 6] warns too
         log1p = custom_activation(np.log1p, label="log1p")
     assert np.isnan(nngp(X, activation=log1p, depth=1)).all()
+
+
+def test_coefficients_follow_what_phi_computes_not_its_object():
+    """A function object whose behaviour changed, and an unhashable callable, get their own
+    coefficients (they were keyed by the object once: a stale kernel, a TypeError)."""
+    rng = np.random.default_rng(1)
+    X = rng.standard_normal((12, 20)) / np.sqrt(20)
+    beta = 1.0
+    phi = lambda z: np.tanh(beta * z)  # noqa: E731
+    first = nngp(X, activation=custom_activation(phi, label="a"), depth=2)
+    beta = 3.0
+    second = nngp(X, activation=custom_activation(phi, label="b"), depth=2)
+    fresh = nngp(X, activation=custom_activation(lambda z: np.tanh(3.0 * z), label="c"), depth=2)
+    np.testing.assert_array_equal(second, fresh)
+    assert rel(first, second) > 0.1
+
+    class Scaled:                       # unhashable (defines __eq__ without __hash__)
+        def __init__(self, b):
+            self.b = b
+
+        def __eq__(self, other):
+            return isinstance(other, Scaled) and other.b == self.b
+
+        def __call__(self, z):
+            return np.tanh(self.b * z)
+
+    K = nngp(X, activation=custom_activation(Scaled(3.0), label="scaled"), depth=2)
+    np.testing.assert_array_equal(K, fresh)
+
+
+def test_variance_of_many_inputs_in_bounded_chunks():
+    tanh = activation("tanh", points=None)           # points=None is the default, accepted
+    q = np.linspace(0.0, 2.0, 2 * hermite_series.CHUNK + 7)
+    e, de = tanh.variance(q)
+    e_few, de_few = tanh.variance(q[-5:])
+    np.testing.assert_array_equal(e[-5:], e_few)
+    np.testing.assert_array_equal(de[-5:], de_few)
+    (a,), last = hermite_series.coefficients((tanh.phi,), np.sqrt(q[:10]))
+    assert a.shape == (10, last.max() + 1)

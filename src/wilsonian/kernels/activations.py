@@ -234,7 +234,9 @@ class Activation:
     def _numerical(self, s1: Any, s2: Any, rho: Any, need_de: bool
                    ) -> tuple[np.ndarray, np.ndarray | None]:
         if self.points is None:  # the series costs per function: φ' only when asked for
-            return hermite_series.expectations(self.phi, self.dphi if need_de else None, s1, s2, rho)
+            # Keyed by what φ is (name, parameters, a custom φ's digest), not by its objects.
+            return hermite_series.expectations(self.phi, self.dphi if need_de else None, s1, s2, rho,
+                                               key=(self.name, self.params))
         return quadrature.expectations(self.phi, self.dphi, s1, s2, rho, self.points)
 
     def expect_rho(self, s1: Any, s2: Any, rho: Any, need_de: bool = True
@@ -428,6 +430,9 @@ def activation(name: Any, **params: Any) -> Activation:
                 raise WilsonianError(f"activation {name!r} needs the parameter {spec.name!r} "
                                      f"(e.g. {spec.name}={example}).")
             values[spec.name] = spec.default
+            continue
+        if params[spec.name] is None and spec.default is None:   # points=None: the default
+            values[spec.name] = None
             continue
         values[spec.name] = _check_value(name, spec, params[spec.name])
         if spec.default is _REQUIRED or values[spec.name] != spec.default:

@@ -15,9 +15,9 @@ of the weight e^{−x²/2}/√(2π): α̂ₙ = Σ_p w_p φ(s x_p) hₙ(x_p), n <
 is then resolved by the rule; the largest rule serves any φ that never is). Coefficients
 below :data:`NEGLIGIBLE` of the norm, or below their own rounding error, are set to zero,
 and so is every one above the last kept: the sum over a pair runs up to the smaller of the
-two inputs' last kept orders. Each
-input's coefficients depend on its s alone, so an entry is the same number in whatever tile
-or block it is computed. The error of a pair is at most
+two inputs' last kept orders. Each input's coefficients depend on its s alone (and on which
+of φ, φ' are asked for), so an entry is the same number in whatever tile or block it is
+computed. The error of a pair is at most
 Σ_dropped |αₙ(s) αₙ(s')|, of the order of NEGLIGIBLE·√(E[φ(u)²] E[φ(v)²]), plus the rule's own
 error.
 
@@ -30,8 +30,10 @@ variance (benchmarks/crosscheck.py: tanh 3e-3 / 3e-2 there at 1 ≤ q ≤ 4).
 
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
 from functools import lru_cache
-from typing import Callable
+from typing import Callable, Hashable
 
 import numba
 import numpy as np
@@ -44,8 +46,9 @@ NEGLIGIBLE = 1e-15
 
 
 @lru_cache(maxsize=None)
-def _rule(points: int) -> np.ndarray:
-    """T with T[p, n] = w_p hₙ(x_p), shape (P, P): α̂ = φ(s x) @ T (read-only)."""
+def _rule(points: int) -> tuple[np.ndarray, np.ndarray]:
+    """(T, x): the nodes x_p and T[p, n] = w_p hₙ(x_p), shape (P, P), so that
+    α̂ = φ(s x) @ T (read-only)."""
     x, w = np.polynomial.hermite_e.hermegauss(points)
     w = w / w.sum()
     h = np.empty((points, points))
@@ -109,8 +112,8 @@ def _store(out: list[np.ndarray], last: np.ndarray, rows: np.ndarray, points: in
         last[rows] = np.maximum(last[rows], top_kept)
 
 
-def coefficients(fns: tuple[Callable, ...], s: np.ndarray) -> tuple[list[np.ndarray], np.ndarray]:
-    """Hermite coefficients of each fn(s z) for the standard deviations ``s`` (1-D).
+def _coefficients(fns: tuple[Callable, ...], s: np.ndarray) -> tuple[list[np.ndarray], np.ndarray]:
+    """:func:`coefficients` of one chunk of values, full width (256 orders).
 
     Returns ([A per fn, shape (len(s), 256)], last (len(s),) int64): A[i, n] = α̂ₙ(s_i)
     with the dropped ones (module docstring) zero; ``last[i]`` is the largest n kept for
@@ -156,13 +159,54 @@ def coefficients(fns: tuple[Callable, ...], s: np.ndarray) -> tuple[list[np.ndar
     return out, last
 
 
-@lru_cache(maxsize=16)
-def _cached_coefficients(fns: tuple[Callable, ...], s_bytes: bytes) -> tuple[list[np.ndarray], np.ndarray]:
-    """:func:`coefficients` of the float64 values in ``s_bytes``, read-only and kept: every row
-    tile of a kernel has the same columns, so their coefficients are computed once a layer."""
-    coefs, last = coefficients(fns, np.frombuffer(s_bytes, dtype=np.float64))
+CHUNK = 4096  # inputs whose coefficients are computed at once (temporaries ≈ 10 × CHUNK × 256)
+
+
+def coefficients(fns: tuple[Callable, ...], s: np.ndarray) -> tuple[list[np.ndarray], np.ndarray]:
+    """Hermite coefficients of each fn(s z) for the standard deviations ``s`` (1-D).
+
+    Returns ([A per fn, shape (len(s), L)], last (len(s),) int64): A[i, n] = α̂ₙ(s_i) with
+    the dropped ones (module docstring) zero; ``last[i]`` is the largest n kept for input i
+    by any fn (−1 if none), every coefficient above it is zero, and L = max(last) + 1 (at
+    least 1) of the 256 orders are returned. Computed :data:`CHUNK` inputs at a time, each
+    input on its own (the same numbers in any chunk).
+    """
+    s = np.asarray(s, dtype=np.float64).ravel()
+    parts = [_coefficients(fns, s[i:i + CHUNK]) for i in range(0, s.size, CHUNK)]
+    last = np.concatenate([p[1] for p in parts]) if parts else np.zeros(0, dtype=np.int64)
+    width = max(int(last.max(initial=-1)) + 1, 1)
+    out = [np.concatenate([p[0][k][:, :width] for p in parts]) if parts else np.zeros((0, width))
+           for k in range(len(fns))]
+    return out, last
+
+
+_CACHE: OrderedDict = OrderedDict()   # least recently used first
+_CACHE_SIZE = 4
+_CACHE_LOCK = threading.Lock()
+
+
+def _cached_coefficients(fns: tuple[Callable, ...], key: Hashable, s: np.ndarray
+                         ) -> tuple[list[np.ndarray], np.ndarray]:
+    """:func:`coefficients` of ``s``, kept for the last few (key, s) asked for: every row tile
+    of a kernel has the same columns, so their coefficients are computed once a layer.
+    ``key`` names the functions by what they compute (an activation's name and parameters,
+    its digest for a custom one), not by the objects, which may be unhashable or change;
+    ``key=None`` computes without keeping anything."""
+    if key is None:
+        return coefficients(fns, s)
+    full_key = (key, len(fns), s.tobytes())
+    with _CACHE_LOCK:
+        hit = _CACHE.get(full_key)
+        if hit is not None:
+            _CACHE.move_to_end(full_key)   # a CNN's row block meets every column block
+            return hit
+    coefs, last = coefficients(fns, s)
     for a in (*coefs, last):
         a.flags.writeable = False
+    with _CACHE_LOCK:
+        _CACHE[full_key] = (coefs, last)
+        while len(_CACHE) > _CACHE_SIZE:
+            _CACHE.popitem(last=False)
     return coefs, last
 
 
@@ -205,20 +249,18 @@ def _gathered_series(a1, i1, last1, a2, i2, last2, rho, out):
         out[e] = t + 0.0
 
 
-def expectations(phi: Callable, dphi: Callable | None, s1, s2, rho
+def expectations(phi: Callable, dphi: Callable | None, s1, s2, rho, key: Hashable = None
                  ) -> tuple[np.ndarray, np.ndarray | None]:
     """E[φ(u)φ(v)] and E[φ'(u)φ'(v)] by (hs.1); arguments as
-    :func:`wilsonian.kernels.quadrature.expectations` (without ``points``)."""
+    :func:`wilsonian.kernels.quadrature.expectations` (without ``points``). ``key``, which
+    must change whenever φ or φ' does, lets the coefficients of repeated inputs be kept."""
     s1, s2, rho = (np.asarray(a, dtype=np.float64) for a in (s1, s2, rho))
     fns = (phi,) if dphi is None else (phi, dphi)
     shape = np.broadcast_shapes(s1.shape, s2.shape, rho.shape)
     u1, inv1 = np.unique(s1, return_inverse=True)
     u2, inv2 = np.unique(s2, return_inverse=True)
-    c1, last1 = _cached_coefficients(fns, u1.tobytes())
-    c2, last2 = _cached_coefficients(fns, u2.tobytes())
-    orders = int(max(last1.max(initial=-1), last2.max(initial=-1))) + 1
-    c1 = [np.ascontiguousarray(a[:, :max(orders, 1)]) for a in c1]  # orders above every last: zeros
-    c2 = [np.ascontiguousarray(a[:, :max(orders, 1)]) for a in c2]
+    c1, last1 = _cached_coefficients(fns, key, u1)
+    c2, last2 = _cached_coefficients(fns, key, u2)
     results = []
     outer = (len(shape) == 2 and s1.shape == (shape[0], 1) and s2.shape == (1, shape[1])
              and rho.shape == shape)
@@ -242,8 +284,16 @@ def expectations(phi: Callable, dphi: Callable | None, s1, s2, rho
 
 
 def variance(phi: Callable, dphi: Callable | None, q) -> tuple[np.ndarray, np.ndarray | None]:
-    """E[φ(u)²] and E[φ'(u)²], u ~ N(0, q): (hs.1) at ρ = 1, with the coefficients of the
-    off-diagonal entries (so the diagonal is their limit)."""
+    """E[φ(u)²] and E[φ'(u)²], u ~ N(0, q): (hs.1) at ρ = 1, the limit of the off-diagonal
+    entries."""
     q = np.asarray(q, dtype=np.float64)
-    s = np.sqrt(q)
-    return expectations(phi, dphi, s, s, np.ones(q.shape))
+    e = np.empty(q.size)
+    de = None if dphi is None else np.empty(q.size)
+    s = np.sqrt(q).ravel()
+    for i in range(0, s.size, CHUNK):   # a CNN asks for every position of every image at once
+        part = s[i:i + CHUNK]
+        pe, pde = expectations(phi, dphi, part, part, np.ones(part.size))
+        e[i:i + CHUNK] = pe
+        if de is not None:
+            de[i:i + CHUNK] = pde
+    return e.reshape(q.shape), None if de is None else de.reshape(q.shape)
