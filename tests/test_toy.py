@@ -386,6 +386,15 @@ def test_results_and_figure(tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["toy.json", "toy.pdf", "toy.png"]
 
 
+def test_figure_survives_a_theory_curve_that_cannot_be_computed_everywhere(tmp_path):
+    """The figure's theory curve spans λ_> up to 0.1, values the run never asked for: with
+    σ² = 1e-300 its quadrature fails there, which left a computed run with an error citing
+    λ_> = 0.00178; the curve now has a gap instead."""
+    results = toy.toy_results(lambda_highs=(0.0, 1e-300), trials=1_001, n=10, ridge=1e-300)
+    png, _ = plots.save_figure(plots.toy_figure(results), tmp_path / "toy")
+    assert png.read_bytes().startswith(b"\x89PNG")
+
+
 def test_results_share_draws_and_equal_separate_runs():
     # toy_results draws once for every λ_>: each result must be the separate run's, bit for bit
     # (several chunks, two workers, a partial last chunk).

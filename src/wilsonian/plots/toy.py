@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from wilsonian.errors import WilsonianError
@@ -76,7 +78,7 @@ def toy_figure(results: dict):
 
     lams = np.array([float(e["lambda_high"]) for e in entries])
     dense = np.linspace(0.0, max(float(lams.max()), 0.1) * 1.05, 60)
-    theory = [reweighted_slope(lambda_high=v, **theory_params) for v in dense]
+    theory = [_curve_point(v, theory_params) for v in dense]
     right.axhline(0.0, color="tab:green", lw=2, label="standard theory")
     right.plot(dense, theory, "--", color="k", label="reweighting theory s(λ_>)")
     if theory_params["ridge"] > dense[-1]:  # the quadratic B model needs σ² > λ_>
@@ -100,3 +102,13 @@ def toy_figure(results: dict):
     right.legend(fontsize=8)
 
     return fig
+
+
+def _curve_point(lambda_high: float, theory_params: dict) -> float:
+    """The reweighting theory's slope at one λ_> of the figure's curve, NaN where its
+    quadrature does not converge (a ridge far below λ_>, e.g. σ² = 1e-300): the curve spans
+    values the run never asked for, and a gap there must not fail the run."""
+    try:
+        return reweighted_slope(lambda_high=lambda_high, **theory_params)
+    except WilsonianError:
+        return math.nan
