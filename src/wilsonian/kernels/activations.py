@@ -189,6 +189,13 @@ class Activation:
             return "closed-form"
         return "hermite-series" if self.points is None else "quadrature"
 
+    def method_record(self) -> dict[str, str]:
+        """What a kernel's record (and cache key) adds for this activation's method:
+        ``{"expectations": "hermite-series"}`` for the series, whose numbers differ from the
+        quadrature tanh, sigmoid and custom φ had before; nothing otherwise, so every other
+        record is as it always was."""
+        return {"expectations": "hermite-series"} if self.method == "hermite-series" else {}
+
     def __eq__(self, other: object) -> bool:
         return isinstance(other, Activation) and (self.name, self.params) == (other.name, other.params)
 

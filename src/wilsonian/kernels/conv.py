@@ -268,8 +268,7 @@ class ConvKernel:
         record = {"family": "conv", "kind": self.kind, "activation": self.activation}
         if self.activation_params:
             record["activation_params"] = dict(self.activation_params)
-        if self._act.method == "hermite-series":  # as in KernelSpec.as_dict
-            record["expectations"] = "hermite-series"
+        record.update(self._act.method_record())
         record.update(depth=self.depth, filter_size=self.filter_size, padding=self.padding,
                       readout=self.readout, weight_var=self.weight_var, bias_var=self.bias_var,
                       image_shape=list(self.image_shape), channels_first=self.channels_first)

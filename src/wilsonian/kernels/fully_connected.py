@@ -586,6 +586,5 @@ class KernelSpec:
                   "weight_var": self.weight_var, "bias_var": self.bias_var}
         if self.activation_params:
             record["activation_params"] = dict(self.activation_params)
-        if self._act.method == "hermite-series":  # tanh, sigmoid, custom: not the former quadrature
-            record["expectations"] = "hermite-series"
+        record.update(self._act.method_record())
         return record

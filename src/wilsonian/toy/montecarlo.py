@@ -238,10 +238,8 @@ def _chunk_moments(seed: int, index: int, size: int, models: Sequence[ToyParams]
     state = _toy_kernels.sfc64_state(chunk_generator(seed, index))
     _toy_kernels.chunk_power_sums(state, n, BLOCK_TRIALS, sums)
     moments = []
-    values = np.empty((4, size))
     for params in models:
-        _toy_kernels.solve_coefficients(sums, n, mapping, params.lambda1, params.lambda_high,
-                                        params.ridge, values)
+        values = _solve_coefficients(sums, n, params, mapping)
         mean = values.mean(axis=1)
         centered = values - mean[:, None]
         # einsum, not a matrix product: no BLAS threads inside the worker threads.
