@@ -104,7 +104,11 @@ def test_kernels_symmetric_psd_and_tile_independent():
         K = fn(X, activation="tanh", depth=3)
         np.testing.assert_array_equal(K, K.T)
         assert np.linalg.eigvalsh(K)[0] > -1e-13 * np.abs(K).max(), kind
-        np.testing.assert_array_equal(fn(X, activation="tanh", depth=3, tile=17), K)
+        # Another tiling changes only the matrix product's round-off (OpenBLAS's Haswell kernels
+        # sum a 17-row tile's last row in another order; SkylakeX's do not): the series itself
+        # gives the same number for the same correlations in any tile (test above).
+        tiled = fn(X, activation="tanh", depth=3, tile=17)
+        assert np.abs(tiled - K).max() <= 1e-15 * np.abs(K).max(), kind
         Kq = fn(X, activation="tanh", depth=3, activation_params={"points": 160})
         assert rel(K, Kq) < 1e-6, kind                     # the quadrature, 160 points, is the weak one here
 
