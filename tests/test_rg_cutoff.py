@@ -105,3 +105,37 @@ def test_the_tail_mass_is_in_the_ridge_exactly():
     # the effect is far above the tolerance: without the tail mass κ would be visibly lower
     bare = theory.spectral_bias(resolved, eta, ridge)
     assert np.max(sb_cut.kappa / bare.kappa) > 1.1
+
+
+def test_a_complete_spectrum_has_no_tail_whatever_its_round_off():
+    """trace(K)/N − Σλ of a full eigendecomposition is round-off of either sign (3.5e-18 on
+    the 1,200-digit spectrum with one CPU's OpenBLAS, ≤ 0 with another's): it is no tail, or
+    a σ² = 1e-30 ridge would flow on one machine and not on another."""
+    from dataclasses import replace
+
+    from wilsonian.app.cache import spectrum_from_arrays, spectrum_to_arrays
+    from wilsonian.spectrum import spectrum_from_eigenpairs
+
+    rng = np.random.default_rng(5)
+    A = rng.standard_normal((40, 40))
+    K = A @ A.T
+    y = rng.standard_normal(40)
+    w, V = np.linalg.eigh(K)
+    w, V = w[::-1], V[:, ::-1]
+    # a diagonal whose sum exceeds Σw by round-off-sized and by real amounts alike
+    for excess in (1e-13, 1.0):
+        diagonal = np.diagonal(K) + excess / 40
+        s = spectrum_from_eigenpairs(w, V.T @ y, None, y=y, kernel_diagonal=diagonal)
+        assert s.complete and s.tail_mass == 0.0 and s.tail_power == 0.0
+        assert s.identity_errors()["trace"] > 0                      # the sum rule still sees it
+        assert theory.rg_prediction(s, [5.0], 1e-30).renormalized_ridge[0] > 0
+        again = spectrum_from_arrays(spectrum_to_arrays(s), s.n)
+        assert again.complete and again.tail_mass == 0.0
+        cut = s.truncated(10)                                        # a real tail: counted
+        assert not cut.complete and cut.tail_mass > 0 and cut.tail_power > 0
+        assert replace(s, complete=False).tail_mass == pytest.approx(excess / 40, abs=1e-13)
+    top = spectrum_from_eigenpairs(w[:10], (V.T @ y)[:10], None, y=y, kernel_diagonal=np.diagonal(K))
+    assert not top.complete and top.tail_mass > 0                    # a top-k block
+    # a spectrum given by its modes may state a tail in its trace (as_spectrum's tail_mass)
+    given = Spectrum.from_modes([1.0, 0.5], [1.0, 1.0], trace=2.0)
+    assert not given.complete and given.tail_mass == 0.5

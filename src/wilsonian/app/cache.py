@@ -96,7 +96,7 @@ def spectrum_to_arrays(spectrum: Spectrum) -> dict[str, np.ndarray]:
         trace=np.float64(spectrum.trace), target_power=np.float64(spectrum.target_power),
         eigenfunctions=phi if phi is not None else np.zeros((0, 0)),
         kernel_diagonal=spectrum.kernel_diagonal, clipped=np.float64(spectrum.clipped),
-        n_clipped=np.int64(spectrum.n_clipped), meta=np.array(json.dumps(spectrum.meta, default=_plain)),
+        n_clipped=np.int64(spectrum.n_clipped), complete=np.bool_(spectrum.complete), meta=np.array(json.dumps(spectrum.meta, default=_plain)),
     )
 
 
@@ -106,7 +106,11 @@ def spectrum_from_arrays(arrays: dict[str, np.ndarray], n: int) -> Spectrum:
         eigenvalues=arrays["eigenvalues"], target_coefficients=arrays["target_coefficients"], n=n,
         trace=float(arrays["trace"]), target_power=float(arrays["target_power"]),
         eigenfunctions=phi if phi.size else None, kernel_diagonal=arrays["kernel_diagonal"],
-        clipped=float(arrays["clipped"]), n_clipped=int(arrays["n_clipped"]), meta=json.loads(str(arrays["meta"])),
+        clipped=float(arrays["clipped"]), n_clipped=int(arrays["n_clipped"]),
+        # Entries written before the field: every cached spectrum came from eigenpairs, where
+        # complete means all N modes.
+        complete=bool(arrays["complete"]) if "complete" in arrays else arrays["eigenvalues"].size == n,
+        meta=json.loads(str(arrays["meta"])),
     )
 
 

@@ -79,6 +79,11 @@ class Spectrum:
         Sum of |λ| over negative eigenvalues of K/N that were clipped to 0.
     n_clipped : int
         How many eigenvalues were clipped.
+    complete : bool
+        All N modes are resolved (a full eigendecomposition of K): there is no tail, and
+        trace − Σλ_k, like ⟨|y|²⟩ − Σ|y_k|², is the solver's round-off (``identity_errors``),
+        not unresolved mass. False for a spectrum given by its modes, whose trace may state a
+        tail beyond them.
     meta : dict
         What produced the spectrum (solver, kernel, pool provenance), JSON-ready.
 
@@ -95,6 +100,7 @@ class Spectrum:
     kernel_diagonal: np.ndarray | None = None
     clipped: float = 0.0
     n_clipped: int = 0
+    complete: bool = False
     meta: dict[str, Any] = field(default_factory=dict)
     #: Values the theories derive from the spectrum and share (not init fields: a replaced
     #: spectrum starts with none): sums kept for good, per-(ridge, threshold) tables bounded.
@@ -133,12 +139,19 @@ class Spectrum:
 
     @property
     def tail_mass(self) -> float:
-        """trace(K)/N − Σ_{resolved} λ_k: eigenvalue mass of the unresolved modes (≥ 0)."""
+        """trace(K)/N − Σ_{resolved} λ_k: eigenvalue mass of the unresolved modes (≥ 0; 0
+        for a complete spectrum, whose difference is round-off of either sign: counted as a
+        tail it would raise a tiny ridge by ~1e-17·trace on some machines and not others)."""
+        if self.complete:
+            return 0.0
         return max(0.0, float(self.trace - self.eigenvalues.sum()))
 
     @property
     def tail_power(self) -> float:
-        """⟨|y|²⟩ − Σ_{resolved} |y_k|²: target power in the unresolved modes (≥ 0)."""
+        """⟨|y|²⟩ − Σ_{resolved} |y_k|²: target power in the unresolved modes (≥ 0; 0 for a
+        complete spectrum)."""
+        if self.complete:
+            return 0.0
         return max(0.0, float(self.target_power - self.mode_power.sum()))
 
     @property
@@ -207,6 +220,7 @@ class Spectrum:
             phi = phi[:, : min(n_modes, phi.shape[1])]
         return replace(
             self,
+            complete=self.complete and n_modes == self.n_modes,
             eigenvalues=self.eigenvalues[:n_modes],
             target_coefficients=self.target_coefficients[:n_modes],
             eigenfunctions=phi,
@@ -232,6 +246,7 @@ class Spectrum:
             "tail_power": self.tail_power,
             "clipped": self.clipped,
             "n_clipped": self.n_clipped,
+            "complete": self.complete,
             "eigenvalues": self.eigenvalues,
             "target_coefficients": self.target_coefficients,
             "meta": self.meta,
@@ -411,5 +426,6 @@ def spectrum_from_eigenpairs(
         kernel_diagonal=np.asarray(kernel_diagonal, dtype=np.float64),
         clipped=float(-lam[negative].sum()),
         n_clipped=int(negative.sum()),
+        complete=lam.size == n,
         meta={**(meta or {}), "most_negative_eigenvalue": float(min(lam.min(initial=0.0), 0.0))},
     )
