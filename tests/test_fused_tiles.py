@@ -14,6 +14,7 @@ import pytest
 
 from wilsonian.kernels import KernelSpec
 from wilsonian.kernels import fully_connected as fc
+from wilsonian.kernels._inverse_trig import arccos, arcsin
 from wilsonian.operators import TiledOperator, kernel_rows
 
 
@@ -25,7 +26,8 @@ def _scale_shift(m, a_r, a_c, b_r, b_c):
 
 def ufunc_chain(G, R, C, activation, ntk):
     """The former NumPy layers on a Gram tile G = (s x_i)·(s x_j), whole-tile ufuncs in the
-    order they ran (fully_connected before the fused layers)."""
+    order they ran (fully_connected before the fused layers), with the compiled arccos and
+    arcsin that replaced NumPy's (tests/test_inverse_trig.py)."""
     rho = G.copy()
     if R.shift0 is not None:
         rho += np.multiply.outer(R.shift0, C.shift0)
@@ -37,7 +39,7 @@ def ufunc_chain(G, R, C, activation, ntk):
         scales = (R.alpha[layer], C.alpha[layer], R.beta[layer], C.beta[layer])
         if activation == "relu":
             sin = np.sqrt((1.0 - rho) * (1.0 + rho))
-            pi_minus = np.pi - np.arccos(rho)
+            pi_minus = np.pi - arccos(rho)
             rho = rho * pi_minus + sin                      # J
             if ntk:
                 theta = theta * pi_minus + rho
@@ -49,7 +51,7 @@ def ufunc_chain(G, R, C, activation, ntk):
             if ntk:
                 theta = theta / np.sqrt((1.0 - u) * (1.0 + u))
                 theta = theta * np.multiply.outer(R.eps[layer], C.eps[layer])
-            rho = np.arcsin(u)
+            rho = arcsin(u)
             _scale_shift(rho, *scales)
             if ntk:
                 theta = theta + rho

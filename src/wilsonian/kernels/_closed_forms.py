@@ -6,8 +6,9 @@ kernel family. Each closed form runs in three passes over its arrays:
 
 1. a compiled loop (numba, vectorizable: arithmetic and square roots only) writes the
    argument of the one transcendental function it needs (arccos, arctan or exp);
-2. NumPy applies that function, with the SIMD implementations it has on most CPUs
-   (5–10× faster than a scalar libm call in a compiled loop);
+2. that function is applied: arccos compiled (:mod:`wilsonian.kernels._inverse_trig`, SIMD
+   and the same bits on every CPU), arctan and exp by NumPy, whose SIMD versions (5–10×
+   faster than a scalar libm call in a compiled loop) exist only on some CPUs;
 3. a second compiled loop combines everything into E[φφ] and E[φ'φ'].
 
 The formulas are those of :mod:`wilsonian.kernels.activations`, written without
@@ -19,8 +20,8 @@ cancellation:
 - √(1 − ρ²) = √((1 − ρ)(1 + ρ)),
 
 with s = √q, s' = √q', ρ = c/(s s') ∈ [−1, 1] (ρ = 0 where s s' = 0). The compiled loops use
-no ``fastmath`` (the same numbers vectorized or not); NumPy's arccos/arctan/exp may differ
-by an ulp or so between CPUs (SIMD or scalar implementations).
+no ``fastmath`` (the same numbers vectorized or not); NumPy's arctan/exp may differ by an
+ulp or so between CPUs (SIMD or scalar implementations), the compiled arccos does not.
 """
 
 from __future__ import annotations
@@ -29,6 +30,8 @@ import math
 
 import numba
 import numpy as np
+
+from wilsonian.kernels._inverse_trig import arccos_into
 
 ABRELU, ERF, GELU, SIN, GAUSSIAN, EXP, SIGN, RECTIFIED, MONOMIAL = range(9)
 
@@ -191,7 +194,7 @@ def expect(code: int, prm: np.ndarray, poly: np.ndarray, s1: np.ndarray, s2: np.
     (0 where s1·s2 = 0); ``w1``, ``w2`` are work buffers. ``need_de=False`` may skip E[φ'φ'].
     """
     if code in (ABRELU, SIGN, RECTIFIED):
-        np.arccos(rho, out=w1)
+        arccos_into(rho, w1)
     elif code in (GAUSSIAN, MONOMIAL):
         pass
     else:

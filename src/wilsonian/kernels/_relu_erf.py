@@ -3,9 +3,10 @@
 Kept apart from :mod:`wilsonian.kernels.fully_connected` (which drives it) because its numbers
 are the reference every other path is checked against: every layer is "elementwise function
 of the correlation ρ, then scale by per-row and per-column vectors" (:class:`_Coefficients`),
-applied in place to cache-sized slices of a tile, no N² temporaries. Each layer is one NumPy
-SIMD arccos (ReLU) or arcsin (erf) and one compiled pass that does all the arithmetic around
-it, in the order the former whole-slice NumPy expressions did it (same numbers, bit for bit).
+applied in place to cache-sized slices of a tile, no N² temporaries. Each layer is one
+compiled arccos (ReLU) or arcsin (erf) pass (:mod:`wilsonian.kernels._inverse_trig`: SIMD on
+every CPU, the same bits on every CPU) and one compiled pass that does all the arithmetic
+around it, in the order the former whole-slice NumPy expressions did it.
 """
 
 from __future__ import annotations
@@ -15,6 +16,8 @@ from dataclasses import dataclass
 
 import numba
 import numpy as np
+
+from wilsonian.kernels._inverse_trig import arccos_rows, arcsin, arcsin_rows
 
 
 def _safe_divide(num: np.ndarray, den: np.ndarray) -> np.ndarray:
@@ -43,7 +46,7 @@ def _variance_recursion(q0: np.ndarray, activation: str, depth: int, weight_var:
         if activation == "relu":
             qs.append(weight_var * q / 2.0 + bias_var)
         else:
-            qs.append(weight_var * (2.0 / np.pi) * np.arcsin(2.0 * q / (1.0 + 2.0 * q)) + bias_var)
+            qs.append(weight_var * (2.0 / np.pi) * arcsin(2.0 * q / (1.0 + 2.0 * q)) + bias_var)
     return qs
 
 
@@ -145,10 +148,10 @@ def _layer_coefficients(X: np.ndarray, activation: str, depth: int, weight_var: 
 # ------------------------------------------------------------------- elementwise layers
 #
 # Compiled loops (numba, no fastmath: the same operations in the same order as the NumPy
-# expressions they replace, so the same numbers) around NumPy's SIMD arccos and arcsin,
-# which are several times faster than the scalar libm calls a compiled loop would make.
-# Per layer and slice: one NumPy call for the transcendental, one compiled pass for the
-# rest of the layer and the start of the next. A slice T is a C-contiguous block of whole
+# expressions they replace, so the same numbers) around the compiled arccos and arcsin of
+# _inverse_trig (NumPy's were SIMD only on AVX-512 machines, ~5× slower elsewhere, and the
+# two kinds of machine differed in the last bit). Per layer and slice: one pass for the
+# transcendental, one compiled pass for the rest of the layer and the start of the next. A slice T is a C-contiguous block of whole
 # rows of the output, of which columns c0: are the slice (so the inner loops run over
 # contiguous memory and vectorize); w and theta are (rows, columns) work buffers.
 
@@ -309,17 +312,16 @@ def _transform_rows(T: np.ndarray, c0: int, n: int, R: _Coefficients, C: _Coeffi
         eps = [(R.eps[k], C.eps[k]) if ntk else (_NONE, _NONE) for k in range(depth)]
     for r0 in range(0, m, slice_rows):
         rows = min(slice_rows, m - r0)
-        view = T[r0:r0 + rows, c0:c0 + n]
         w, theta = ws.views((rows, n))
         if relu:
             _relu_start(T, r0, c0, w, theta, t_r, t_c, ntk, depth > 0)
             for k in range(depth):
-                np.arccos(view, out=w)
+                arccos_rows(T, r0, c0, w)
                 _relu_layer(T, r0, c0, w, theta, R.alpha[k], C.alpha[k], *betas[k], ntk, k == depth - 1)
         else:
             _erf_start(T, r0, c0, w, theta, t_r, t_c, R.gamma[0], C.gamma[0], *eps[0], ntk)
             for k in range(depth):
-                np.arcsin(w, out=view)
+                arcsin_rows(w, T, r0, c0)
                 nxt = min(k + 1, depth - 1)
                 _erf_layer(T, r0, c0, w, theta, R.alpha[k], C.alpha[k], *betas[k], R.gamma[nxt], C.gamma[nxt],
                            *eps[nxt], ntk, k == depth - 1)
