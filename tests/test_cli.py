@@ -94,11 +94,11 @@ def test_second_run_reuses_cache_and_is_identical(first_run, capsys):
     assert numbers(out2 / "results.json") == numbers(out / "results.json")
 
 
-# What a spectrum entry holds at store.CONTENT_VERSIONS["spectrum"] == 2. When this changes,
+# What a spectrum entry holds at store.CONTENT_VERSIONS["spectrum"] == 3. When this changes,
 # bump that version (so entries written before are not served without the new fields) and
 # update these sets.
 SPECTRUM_ARRAYS = {"eigenvalues", "target_coefficients", "trace", "target_power", "eigenfunctions",
-                   "kernel_diagonal", "clipped", "n_clipped", "meta"}
+                   "kernel_diagonal", "clipped", "n_clipped", "complete", "meta"}
 DENSE_META = {"backend", "kernel", "kernel_key", "method", "most_negative_eigenvalue", "n", "n_vectors", "solver"}
 TOPK_META = DENSE_META - {"n_vectors"} | {
     "all_converged", "block_size", "columns", "converged", "eigenvalue_error_estimates", "iterations", "k", "keep",
@@ -117,7 +117,7 @@ def _spectrum_entries(cache):
 def test_spectrum_entries_hold_the_fields_of_their_content_version(first_run, tmp_path, capsys):
     from wilsonian.store import CONTENT_VERSIONS
 
-    assert CONTENT_VERSIONS["spectrum"] == 2
+    assert CONTENT_VERSIONS["spectrum"] == 3
     _, _, cache = first_run
     assert _spectrum_entries(cache) == [(SPECTRUM_ARRAYS, DENSE_META)]
     topk_cache = tmp_path / "cache"
@@ -135,7 +135,7 @@ def test_a_spectrum_entry_of_another_content_version_is_not_served(first_run, tm
     _, out, first_cache = first_run
     cache = tmp_path / "cache"
     shutil.copytree(first_cache, cache)
-    monkeypatch.setitem(wilsonian.store.CONTENT_VERSIONS, "spectrum", 1)   # as written before the bump
+    monkeypatch.setitem(wilsonian.store.CONTENT_VERSIONS, "spectrum", 2)   # as written before the bump
     code, _, err = run_cli(["run", "--out", str(tmp_path / "out"), "--cache-dir", str(cache), *FAST[:-1]], capsys)
     assert code == 0
     assert "cache: reusing kernel" in err and "cache: reusing spectrum" not in err

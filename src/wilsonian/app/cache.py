@@ -107,10 +107,7 @@ def spectrum_from_arrays(arrays: dict[str, np.ndarray], n: int) -> Spectrum:
         trace=float(arrays["trace"]), target_power=float(arrays["target_power"]),
         eigenfunctions=phi if phi.size else None, kernel_diagonal=arrays["kernel_diagonal"],
         clipped=float(arrays["clipped"]), n_clipped=int(arrays["n_clipped"]),
-        # Entries written before the field: every cached spectrum came from eigenpairs, where
-        # complete means all N modes.
-        complete=bool(arrays["complete"]) if "complete" in arrays else arrays["eigenvalues"].size == n,
-        meta=json.loads(str(arrays["meta"])),
+        complete=bool(arrays["complete"]), meta=json.loads(str(arrays["meta"])),
     )
 
 
