@@ -23,23 +23,25 @@ def ulps(values, reference):
 
 
 @pytest.mark.parametrize("ours, numpys", [(arccos, np.arccos), (arcsin, np.arcsin)])
-def test_within_an_ulp_of_the_c_library(ours, numpys):
+def test_close_to_numpys(ours, numpys):
     x = sample(np.random.default_rng(0))
     got, ref = ours(x), numpys(x)
-    # NumPy's (the C library's here, or SVML's) is itself within ~0.5 ulp, ours within 0.84
-    assert ulps(got, ref).max() <= 1.0
-    assert np.mean(got == ref) > 0.85
+    # NumPy's is the C library's (within ~0.5 ulp; then ours are within 1 ulp of it and equal
+    # in ~90 % of points) or, on AVX-512 machines, SVML's (a few ulp): the exact values are
+    # the test below
+    assert ulps(got, ref).max() <= 4.0
+    assert np.mean(got == ref) > 0.5
 
 
 def test_against_the_exact_values():
-    mp = pytest.importorskip("mpmath")
+    import mpmath as mp
+
     mp.mp.dps = 40
     x = sample(np.random.default_rng(1))[::40]
     for ours, exact, bound in ((arccos, mp.acos, 0.85), (arcsin, mp.asin, 0.8)):
-        got = ours(x)
-        errors = [abs(mp.mpf(float(g)) - exact(mp.mpf(float(v)))) / np.spacing(abs(float(exact(mp.mpf(float(v))))))
-                  for g, v in zip(got, x)]
-        assert max(float(e) for e in errors) < bound, ours.__name__
+        truth = [exact(mp.mpf(float(v))) for v in x]
+        errors = [float(abs(mp.mpf(float(g)) - t)) / np.spacing(abs(float(t))) for g, t in zip(ours(x), truth)]
+        assert max(errors) < bound, ours.__name__
 
 
 def test_special_values_are_numpys():

@@ -27,8 +27,9 @@ FORMAT_VERSION = 1
 #: its entries change (an array or a meta field added or removed, or numbers that come out
 #: different): an entry written before is then a miss, never served in its old shape.
 #: (Spectra gained ``most_negative_eigenvalue`` and the sweep groups' results new keys
-#: while both were at 1; spectra gained ``complete`` at 3; the tests pin each entry's fields to these versions.) Kernel keys
-#: stay as they are: a run's results.json records its kernel's key.
+#: while both were at 1; spectra gained ``complete`` at 3; the tests pin each entry's
+#: fields to these versions.) Kernel keys stay as they are: a run's results.json records
+#: its kernel's key.
 CONTENT_VERSIONS = {"spectrum": 3, "sweep-group": 2}
 
 

@@ -40,7 +40,8 @@ _SPLIT = 134217729.0                    # 2²⁷ + 1: Veltkamp's splitter for 53
 
 @numba.njit(inline="always")
 def _reduced(x):
-    """(|x|, |x| ≤ 1/2, z, z·P(z), √z, head of √z, its correction), z = x² or (1 − |x|)/2."""
+    """(|x|, |x| ≤ 1/2, z·P(z), √z, the 26-bit head of √z, its correction) for the reduced
+    argument z = x² (|x| ≤ 1/2) or (1 − |x|)/2."""
     a = abs(x)
     small = a <= 0.5
     z = x * x if small else (1.0 - a) * 0.5

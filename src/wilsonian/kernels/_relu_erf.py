@@ -151,9 +151,10 @@ def _layer_coefficients(X: np.ndarray, activation: str, depth: int, weight_var: 
 # expressions they replace, so the same numbers) around the compiled arccos and arcsin of
 # _inverse_trig (NumPy's were SIMD only on AVX-512 machines, ~5× slower elsewhere, and the
 # two kinds of machine differed in the last bit). Per layer and slice: one pass for the
-# transcendental, one compiled pass for the rest of the layer and the start of the next. A slice T is a C-contiguous block of whole
-# rows of the output, of which columns c0: are the slice (so the inner loops run over
-# contiguous memory and vectorize); w and theta are (rows, columns) work buffers.
+# transcendental, one compiled pass for the rest of the layer and the start of the next.
+# A slice T is a C-contiguous block of whole rows of the output, of which columns c0: are
+# the slice (so the inner loops run over contiguous memory and vectorize); w and theta are
+# (rows, columns) work buffers.
 
 _JIT = dict(cache=True, nogil=True, error_model="numpy")
 _PI = math.pi

@@ -48,11 +48,13 @@ and right of the diagonal, mirrored afterwards), then all layers are applied to 
 with no N² temporaries, by one of three paths:
 
 - ReLU and erf with their default parameters: compiled passes on cache-sized slices of the
-  tile (arccos/arcsin from :mod:`wilsonian.kernels._inverse_trig`), where every layer is "elementwise function of ρ, then scale by per-row and
-  per-column vectors" (:class:`_Coefficients`);
+  tile (arccos/arcsin from :mod:`wilsonian.kernels._inverse_trig`), where every layer is
+  "elementwise function of ρ, then scale by per-row and per-column vectors"
+  (:class:`_Coefficients`);
 - every other closed form: the same slices, with E[φφ] and E[φ'φ'] from compiled loops
-  (numba) around the compiled arccos and NumPy's arctan/exp (:mod:`wilsonian.kernels._closed_forms`),
-  and each layer's scale-and-shift in one compiled pass;
+  (numba) around the compiled arccos and NumPy's arctan/exp
+  (:mod:`wilsonian.kernels._closed_forms`), and each layer's scale-and-shift in one
+  compiled pass;
 - tanh, sigmoid and custom φ: their Hermite series on slices
   (:mod:`wilsonian.kernels.hermite_series`; P evaluations of φ per input, one multiply-add
   per entry, layer and order), or with ``points`` Gauss–Hermite quadrature
