@@ -127,7 +127,9 @@ def test_a_complete_spectrum_has_no_tail_whatever_its_round_off():
         diagonal = np.diagonal(K) + excess / 40
         s = spectrum_from_eigenpairs(w, V.T @ y, None, y=y, kernel_diagonal=diagonal)
         assert s.complete and s.tail_mass == 0.0 and s.tail_power == 0.0
-        assert s.identity_errors()["trace"] > 0                      # the sum rule still sees it
+        # the sum rule still sees a real excess; a round-off-sized one may vanish in the sums
+        # (1e-13 on a trace of ~1,600 is below its ulp, and one CPU's OpenBLAS then gives 0)
+        assert (s.identity_errors()["trace"] > 1e-5) if excess == 1.0 else (s.identity_errors()["trace"] < 1e-14)
         assert theory.rg_prediction(s, [5.0], 1e-30).renormalized_ridge[0] > 0
         again = spectrum_from_arrays(spectrum_to_arrays(s), s.n)
         assert again.complete and again.tail_mass == 0.0
