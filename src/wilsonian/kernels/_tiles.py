@@ -10,34 +10,13 @@ would steal the cores from the elementwise work.
 
 from __future__ import annotations
 
-import math
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Callable, Sequence
 
 import numpy as np
 
+from wilsonian._workspace import Workspace  # noqa: F401  (the kernels' work arrays)
 from wilsonian.errors import WilsonianError
-
-
-class Workspace:
-    """Work arrays of one thread, reused from one block or slice to the next.
-
-    A conv GAP block is one pair of 28×28 images whose arrays are P² = 614,656 entries (4.9 MB)
-    each, a dozen of them per layer: allocated afresh for every pair, they were returned to
-    the system and faulted back in, page by page (a third of the time went to the kernel's
-    page faults). Reused, they are the same numbers, written in the same order.
-    """
-
-    def __init__(self) -> None:
-        self._buffers: dict[str, np.ndarray] = {}
-
-    def array(self, name: str, shape: tuple[int, ...]) -> np.ndarray:
-        """An uninitialized float64 array of ``shape``, the same memory at every call for ``name``."""
-        size = math.prod(shape)
-        buffer = self._buffers.get(name)
-        if buffer is None or buffer.size < size:
-            buffer = self._buffers[name] = np.empty(size)
-        return buffer[:size].reshape(shape)
 
 
 def check_out(out: Any, shape: tuple[int, int], inputs: tuple[np.ndarray, ...]) -> None:

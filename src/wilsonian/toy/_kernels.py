@@ -203,8 +203,8 @@ def solve_coefficients(sums, n, mapping, lambda1, lambda_high, ridge, out):
     """
     order, trials = sums.shape
     # Blocks of SOLVE_BLOCK trials keep the five statistics in L1: over whole chunks of 10⁵
-    # trials, each of the ~12 passes below went to memory (36 → ~5 ns a trial). Each
-    # statistic is the same sum in the same order either way.
+    # trials, each of the ~12 passes below went to memory. Each statistic is the same sum in
+    # the same order either way.
     stats = np.empty((5, SOLVE_BLOCK))
     for begin in range(0, trials, SOLVE_BLOCK):
         size = min(SOLVE_BLOCK, trials - begin)

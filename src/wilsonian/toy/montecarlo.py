@@ -46,6 +46,7 @@ from typing import Sequence
 import numpy as np
 from numpy.polynomial import hermite_e, polynomial
 
+from wilsonian._workspace import Workspace
 from wilsonian.errors import WilsonianError
 import wilsonian.toy._kernels as _toy_kernels
 from wilsonian.toy.model import (
@@ -137,20 +138,23 @@ def _fill_power_sums(powers: np.ndarray, out: np.ndarray) -> None:
         np.einsum("bn,bn->b", powers[half - 1], powers[k - half - 1], out=out[k - 1])
 
 
-def _solve_coefficients(sums: np.ndarray, n: int, params: ToyParams, mapping: np.ndarray):
+def _solve_coefficients(sums: np.ndarray, n: int, params: ToyParams, mapping: np.ndarray,
+                        out: np.ndarray | None = None):
     """Posterior-mean coefficients (toy.1) by Cramer's rule, for all trials at once.
 
     Parameters
     ----------
     sums : ndarray, shape (K, m)
         Power sums P_1..P_K of m training sets.
+    out : ndarray, shape (4, m), optional
+        C-contiguous array to write them into (default: a new one).
 
     Returns
     -------
     ndarray, shape (4, m)
-        Rows c_1, c_2 (the coefficients) and r_1, r_2 (Φᵀy, used as control variates).
+        ``out`` or a new array: rows c_1, c_2 (the coefficients) and r_1, r_2 (Φᵀy, used as control variates).
     """
-    values = np.empty((4, sums.shape[1]))
+    values = np.empty((4, sums.shape[1])) if out is None else out
     _toy_kernels.solve_coefficients(np.ascontiguousarray(sums), n, mapping, params.lambda1,
                                     params.lambda_high, params.ridge, values)
     return values
@@ -222,27 +226,8 @@ def chunk_inputs(seed: int, index: int, size: int, n: int) -> np.ndarray:
     return x
 
 
-class _ChunkBuffers:
-    """The arrays one chunk's draws and solves are written into, reused from chunk to chunk.
-
-    Fresh arrays of a chunk's size (megabytes) are new pages for the C library's allocator
-    to map and the kernel to zero on every chunk: that made the 2×2 solves three times
-    slower in the Monte Carlo (24 ns a trial) than on warm memory (8 ns).
-    """
-
-    def __init__(self, order: int, size: int):
-        self.sums = np.empty((order, size))
-        self.values = np.empty((4, size))
-
-    def views(self, size: int) -> tuple[np.ndarray, np.ndarray]:
-        """C-contiguous (order, size) and (4, size) arrays on the buffers' memory."""
-        order = self.sums.shape[0]
-        return (self.sums.reshape(-1)[: order * size].reshape(order, size),
-                self.values.reshape(-1)[: 4 * size].reshape(4, size))
-
-
 def _chunk_moments(seed: int, index: int, size: int, models: Sequence[ToyParams], mapping: np.ndarray,
-                   buffers: _ChunkBuffers | None = None):
+                   workspace: Workspace | None = None):
     """Draw chunk ``index`` (``size`` training sets); return [(count, mean (4,), scatter (4, 4))]
     for each of ``models`` (parameters that share n and the degree, e.g. several λ_>).
 
@@ -250,18 +235,20 @@ def _chunk_moments(seed: int, index: int, size: int, models: Sequence[ToyParams]
 
     The compiled kernel draws the inputs block by block (module docstring) and keeps only
     their power sums: memory is O(size·K) plus one block of normals (n·BLOCK_TRIALS), in
-    ``buffers`` when given (at least ``size`` trials). The power sums do not depend on λ_1, λ_>
-    or σ², so every model is solved from the same sums: each gets exactly the numbers a run
-    of its own would give. ``scatter`` is the centered Σ (v − v̄)(v − v̄)ᵀ.
+    ``workspace`` when given (reused from chunk to chunk: fresh arrays are new pages). The
+    power sums do not depend on λ_1, λ_> or σ², so every model is solved from the same sums:
+    each gets exactly the numbers a run of its own would give. ``scatter`` is the centered
+    Σ (v − v̄)(v − v̄)ᵀ.
     """
     n = models[0].n
-    buffers = buffers or _ChunkBuffers(mapping.shape[1] - 1, size)
-    sums, values = buffers.views(size)
+    workspace = workspace or Workspace()
+    sums = workspace.array("sums", (mapping.shape[1] - 1, size))
+    values = workspace.array("values", (4, size))
     state = _toy_kernels.sfc64_state(chunk_generator(seed, index))
     _toy_kernels.chunk_power_sums(state, n, BLOCK_TRIALS, sums)
     moments = []
     for params in models:
-        _toy_kernels.solve_coefficients(sums, n, mapping, params.lambda1, params.lambda_high, params.ridge, values)
+        _solve_coefficients(sums, n, params, mapping, out=values)
         mean = values.mean(axis=1)
         centered = np.subtract(values, mean[:, None], out=values)
         # einsum, not a matrix product: no BLAS threads inside the worker threads.
@@ -509,22 +496,22 @@ def monte_carlo_models(models: Sequence[ToyParams], trials, seed, chunk, workers
     results: list = [None] * chunks
     with bar:
         if workers == 1:
-            buffers = _ChunkBuffers(mapping.shape[1] - 1, sizes[0])
+            workspace = Workspace()
             for i, size in enumerate(sizes):
-                results[i] = _chunk_moments(seed, i, size, models, mapping, buffers)
+                results[i] = _chunk_moments(seed, i, size, models, mapping, workspace)
                 bar.update(size)
         else:
-            # One set of buffers per worker, taken for a chunk and put back after it.
+            # One workspace per worker, taken for a chunk and put back after it.
             free = queue.SimpleQueue()
             for _ in range(workers):
-                free.put(_ChunkBuffers(mapping.shape[1] - 1, sizes[0]))
+                free.put(Workspace())
 
             def moments(i: int, size: int):
-                buffers = free.get()
+                workspace = free.get()
                 try:
-                    return _chunk_moments(seed, i, size, models, mapping, buffers)
+                    return _chunk_moments(seed, i, size, models, mapping, workspace)
                 finally:
-                    free.put(buffers)
+                    free.put(workspace)
 
             with ThreadPoolExecutor(max_workers=workers) as pool:
                 futures = {pool.submit(moments, i, size): i for i, size in enumerate(sizes)}
