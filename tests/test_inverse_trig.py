@@ -74,3 +74,26 @@ def test_the_row_kernels_are_the_elementwise_function():
     T[9:26, 30:63] = before[9:26, 30:63]
     np.testing.assert_array_equal(T, before)                      # nothing else written
     assert arccos(np.ones((2, 3))).shape == (2, 3)
+
+
+def test_the_inner_shortcut_gives_the_same_bits():
+    """Spans of a row inside [−1/2, 1/2] take only the inner branch (the shortcut of the row
+    kernels); spans with one entry outside, at ±1/2 and their neighbours, at ±0, NaN or a
+    diagonal ρ = 1 take the full form. Both must give the branch-free function's bits."""
+    from wilsonian.kernels._inverse_trig import _SPAN
+
+    rng = np.random.default_rng(3)
+    n = 3 * _SPAN + 37                                            # spans and a short last one
+    T = rng.uniform(-0.5, 0.5, (12, n + 5))
+    edges = [0.5, -0.5, np.nextafter(0.5, 1.0), np.nextafter(-0.5, -1.0), np.nextafter(0.5, 0.0),
+             0.0, -0.0, 1e-310, np.nan, 1.0, -1.0, 0.9]
+    for i, value in enumerate(edges):                             # one per row, spans apart
+        T[i, 5 + (i * 97) % n] = value
+    T[11, 5:] = rng.uniform(-0.5, 0.5, n) * 0.1                   # one row wholly inner
+    w = np.empty((12, n))
+    with np.errstate(invalid="ignore"):
+        arccos_rows(T, 0, 5, w)
+        assert np.array_equal(w.view(np.int64), arccos(T[:, 5:]).view(np.int64))
+        out = np.empty_like(T)
+        arcsin_rows(T[:, 5:].copy(), out, 0, 5)
+        assert np.array_equal(out[:, 5:].view(np.int64), arcsin(T[:, 5:]).view(np.int64))
