@@ -84,13 +84,13 @@ def test_the_inner_shortcut_gives_the_same_bits():
 
     rng = np.random.default_rng(3)
     n = 3 * _SPAN + 37                                            # spans and a short last one
-    T = rng.uniform(-0.5, 0.5, (12, n + 5))
     edges = [0.5, -0.5, np.nextafter(0.5, 1.0), np.nextafter(-0.5, -1.0), np.nextafter(0.5, 0.0),
-             0.0, -0.0, 1e-310, np.nan, 1.0, -1.0, 0.9]
+             0.0, -0.0, 1e-310, np.nan, 1.0, -1.0, 0.9, 0.55, -0.75]
+    T = rng.uniform(-0.5, 0.5, (len(edges) + 1, n + 5))
     for i, value in enumerate(edges):                             # one per row, spans apart
         T[i, 5 + (i * 97) % n] = value
-    T[11, 5:] = rng.uniform(-0.5, 0.5, n) * 0.1                   # one row wholly inner
-    w = np.empty((12, n))
+    T[-1, 5:] = rng.uniform(-0.5, 0.5, n) * 0.1                   # one row wholly inner
+    w = np.empty((len(edges) + 1, n))
     with np.errstate(invalid="ignore"):
         arccos_rows(T, 0, 5, w)
         assert np.array_equal(w.view(np.int64), arccos(T[:, 5:]).view(np.int64))

@@ -65,10 +65,23 @@ def _reduced(x):
 
 
 @numba.njit(inline="always")
+def _acos_inner(x, r):
+    """arccos x = π/2 − asin x for |x| ≤ 1/2, given r = z·P(z) at z = x² (acos's inner
+    branch; the row kernels' shortcut calls it too, so the two cannot differ)."""
+    return _PIO2_HI - (x - (_PIO2_LO - x * r))
+
+
+@numba.njit(inline="always")
+def _asin_inner(x, r):
+    """arcsin x for |x| ≤ 1/2, given r = z·P(z) at z = x² (asin's inner branch)."""
+    return x + x * r
+
+
+@numba.njit(inline="always")
 def acos(x):
     """arccos x, within 0.84 ulp; NaN outside [−1, 1]."""
     a, small, r, s, head, correction = _reduced(x)
-    inner = _PIO2_HI - (x - (_PIO2_LO - x * r))                # π/2 − asin x
+    inner = _acos_inner(x, r)                                  # π/2 − asin x
     right = 2.0 * (head + (correction + s * r))                # 2 asin √((1 − x)/2)
     left = _PI - 2.0 * (s + (s * r - _PIO2_LO))                # π − 2 asin √((1 + x)/2)
     return inner if small else (right if x > 0.0 else left)
@@ -78,7 +91,7 @@ def acos(x):
 def asin(x):
     """arcsin x, within 0.77 ulp; NaN outside [−1, 1]."""
     a, small, r, s, head, correction = _reduced(x)
-    inner = x + x * r
+    inner = _asin_inner(x, r)
     # π/2 − 2 asin √z: from π/4 with the split √z (exact subtractions) for |x| ≤ 0.975,
     # directly nearer 1, where √z is small and nothing cancels.
     middle = _PIO4_HI - ((2.0 * s * r - (_PIO2_LO - 2.0 * correction)) - (_PIO4_HI - 2.0 * head))
@@ -97,18 +110,6 @@ def asin(x):
 # rows of correlated images mostly do not, and pay the counting pass (2–4 % of the full form).
 
 _SPAN = 256
-
-
-@numba.njit(inline="always")
-def _acos_inner(x):
-    """:func:`acos` for |x| ≤ 1/2 (its ``inner`` branch)."""
-    return _PIO2_HI - (x - (_PIO2_LO - x * _z_p(x * x)))
-
-
-@numba.njit(inline="always")
-def _asin_inner(x):
-    """:func:`asin` for |x| ≤ 1/2 (its ``inner`` branch)."""
-    return x + x * _z_p(x * x)
 
 
 @numba.njit(inline="always")
@@ -138,7 +139,8 @@ def arccos_rows(T, r0, c0, out):
             target = out[i, j0:j1]
             if _all_inner(source):
                 for j in range(source.size):
-                    target[j] = _acos_inner(source[j])
+                    x = source[j]
+                    target[j] = _acos_inner(x, _z_p(x * x))
             else:
                 for j in range(source.size):
                     target[j] = acos(source[j])
@@ -155,7 +157,8 @@ def arcsin_rows(w, T, r0, c0):
             target = T[r0 + i, c0 + j0:c0 + j1]
             if _all_inner(source):
                 for j in range(source.size):
-                    target[j] = _asin_inner(source[j])
+                    x = source[j]
+                    target[j] = _asin_inner(x, _z_p(x * x))
             else:
                 for j in range(source.size):
                     target[j] = asin(source[j])
